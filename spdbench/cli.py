@@ -1,0 +1,391 @@
+"""The `spdbench` command line. Thin: parse, hand over to the library, print.
+
+Exit codes: 0 success, 1 internal error (a bug: please report it), 2 bad input (unknown name,
+missing or corrupt data, malformed config, architecture outside the space), 3 not implemented
+yet, 130 interrupted. Tracebacks only with --debug.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from spdbench import __version__, plugins
+from spdbench.errors import ConfigError, NotYetImplementedError, SpdbenchError
+
+# Wide enough for the result tables when output goes to a file or a CI log.
+console = Console(width=None if sys.stdout.isatty() else 132)
+err_console = Console(stderr=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="spdbench")
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
+def cli(debug: bool) -> None:
+    """Evaluate architecture performance predictors by replaying recorded ground truth.
+
+    Oracles answer queries from recorded training runs and charge the recorded training time
+    to a simulated clock: nothing is re-trained. Start with `spdbench benchmarks list` and
+    `spdbench predictors list`, then `spdbench compare`.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# compare
+# ---------------------------------------------------------------------------------------------
+@cli.command()
+@click.option(
+    "-b",
+    "--benchmark",
+    help="Benchmark name (see `spdbench benchmarks list`) or a cached-runs .h5 path.",
+)
+@click.option(
+    "-p", "--predictors", help="Comma-separated predictor names (see `spdbench predictors list`)."
+)
+@click.option(
+    "--seeds",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Replicates: independent train/test splits.",
+)
+@click.option(
+    "--train-sizes", default="20", show_default=True, help="Comma-separated train set sizes."
+)
+@click.option(
+    "--test-size",
+    type=int,
+    help="Test set size [default: all other architectures of a finite space, else 200].",
+)
+@click.option("--metric", help="Ground-truth metric to rank by [default: the benchmark's].")
+@click.option(
+    "--fidelity", type=int, help="Epoch to read ground truth at [default: the last recorded]."
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Master seed; every split and predictor seed derives from it.",
+)
+@click.option("--workers", type=int, default=1, show_default=True, help="Local worker processes.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Results folder [default: results/compare-<benchmark>].",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML file with any of the options above (command-line options win).",
+)
+@click.pass_context
+def compare(
+    ctx: click.Context, config_file: Path | None, out: Path | None, workers: int, **options: Any
+) -> None:
+    """Rank architectures with each predictor and compare them with the ground truth.
+
+    For every replicate and train size, all predictors fit the same training architectures
+    (one recorded run each) and rank the same test architectures (mean over recorded seeds).
+    Prints Kendall tau, Spearman, top-10% precision, regret, init time (simulated ground-truth
+    cost of the train set + fit time) and query time per architecture, as mean +- 95% interval.
+    Finished jobs are stored in OUT/results.parquet as they complete; rerunning the same
+    command skips them.
+    """
+    from spdbench.harness.compare import CompareConfig, prepare, run_compare, summarize
+
+    raw: dict[str, Any] = _read_config_file(config_file) if config_file else {}
+    for key, value in options.items():
+        if ctx.get_parameter_source(key) != ParameterSource.DEFAULT or key not in raw:
+            raw[key] = value
+    for key in ("benchmark", "predictors"):
+        if not raw.get(key):
+            raise ConfigError(
+                f"no {key} given: pass --{key} (see `spdbench {key if key == 'predictors' else 'benchmarks'} list`)"
+            )
+    raw = {k: v for k, v in raw.items() if v is not None}
+    # Run options may come from the file too; they are not part of the experiment config.
+    file_out, file_workers = raw.pop("out", None), raw.pop("workers", None)
+    if out is None and file_out:
+        out = Path(file_out)
+    if ctx.get_parameter_source("workers") == ParameterSource.DEFAULT and file_workers is not None:
+        workers = int(file_workers)
+    config = CompareConfig.from_dict(raw)
+    out = out or Path("results") / f"compare-{Path(config.benchmark).stem}"
+    prepare(config)  # bad names, metric or sizes fail here, before any progress output
+
+    with _progress() as progress:
+        task = progress.add_task("compare", total=None)
+
+        def started(total: int, done: int) -> None:
+            progress.update(
+                task,
+                total=total,
+                completed=done,
+                description=f"compare ({done} already done)" if done else "compare",
+            )
+
+        def finished(row: dict[str, Any]) -> None:
+            progress.update(
+                task,
+                advance=1,
+                description=f"{row['predictor']} r{row['replicate']} n{row['train_size']}",
+            )
+
+        rows = run_compare(config, out, workers=workers, on_start=started, on_done=finished)
+    _print_summary(summarize(rows), config)
+    console.print(
+        f"results: {out}/results.parquet  (config {config.hash()}, record in {out}/runs/)"
+    )
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    return {k.replace("-", "_"): v for k, v in raw.get("compare", raw).items()}
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    )
+
+
+def _print_summary(summary: Any, config: Any) -> None:
+    table = Table(title=f"{config.benchmark}: {config.seeds} replicates, mean ± 95% interval")
+    for col in (
+        "predictor",
+        "n train",
+        "kendall tau",
+        "spearman",
+        "top-10%",
+        "regret",
+        "init s",
+        "query s/arch",
+    ):
+        table.add_column(col, justify="left" if col == "predictor" else "right", no_wrap=True)
+
+    def fmt(row: Any, m: str, spec: str = ".3f") -> str:
+        return f"{row[m]:{spec}}±{row[m + '_ci']:{spec}}"
+
+    for _, row in summary.iterrows():
+        table.add_row(
+            row["predictor"],
+            str(row["train_size"]),
+            fmt(row, "kendall_tau"),
+            fmt(row, "spearman"),
+            fmt(row, "top_k_precision", ".2f"),
+            fmt(row, "regret"),
+            fmt(row, "init_time_s", ".4g"),
+            fmt(row, "query_time_s", ".2e"),
+        )
+    console.print(table)
+
+
+# ---------------------------------------------------------------------------------------------
+# benchmarks and predictors
+# ---------------------------------------------------------------------------------------------
+@cli.group()
+def benchmarks() -> None:
+    """List, describe and query the installed benchmarks (oracles)."""
+
+
+@benchmarks.command("list")
+def benchmarks_list() -> None:
+    """Every benchmark: registered oracle plugins and cached runs shipped in data/."""
+    from spdbench.oracles.catalog import benchmark_names, load_oracle
+
+    table = Table(title="benchmarks")
+    for col in ("name", "archs", "fidelities", "seeds", "metrics (default first)", "description"):
+        table.add_column(col, no_wrap=col == "name", overflow="fold")
+    for name in benchmark_names():
+        try:
+            info = load_oracle(name).info()
+        except SpdbenchError as exc:
+            table.add_row(name, "", "", "", "", f"[red]unavailable: {exc}[/red]")
+            continue
+        fid = info["fidelities"]
+        fid_text = f"{fid[0]}..{fid[-1]} ({len(fid)})" if len(fid) > 3 else ", ".join(map(str, fid))
+        metrics = [info["default_metric"]] + [
+            m for m in info["metrics"] if m != info["default_metric"]
+        ]
+        table.add_row(
+            name,
+            "infinite" if info["size"] is None else str(info["size"]),
+            fid_text,
+            str(info["seeds"]),
+            ", ".join(metrics),
+            info["description"],
+        )
+    console.print(table)
+
+
+@benchmarks.command("info")
+@click.argument("name")
+def benchmarks_info(name: str) -> None:
+    """Everything recorded about one benchmark, as JSON."""
+    from spdbench.oracles.catalog import load_oracle
+
+    click.echo(json.dumps(load_oracle(name).info(), indent=2, default=str))
+
+
+@benchmarks.command("query")
+@click.argument("name")
+@click.argument("archs", nargs=-1, required=True)
+@click.option("--fidelity", type=int, help="Epoch [default: the last recorded].")
+@click.option("--seed", type=int, help="Replay one recorded seed [default: mean over seeds].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def benchmarks_query(
+    name: str, archs: tuple[str, ...], fidelity: int | None, seed: int | None, as_json: bool
+) -> None:
+    """Recorded metrics and training cost of architectures (written as `spdbench` prints them)."""
+    from spdbench.oracles.catalog import load_oracle
+
+    oracle = load_oracle(name)
+    result = oracle.query(oracle.space.parse(archs), fidelity, seed)
+    names = oracle.space.format(result.archs)
+    rows = [
+        {
+            "arch": a,
+            **{m: float(v[i]) for m, v in result.metrics.items()},
+            "cost_s": float(result.cost[i]),
+        }
+        for i, a in enumerate(names)
+    ]
+    if as_json:
+        click.echo(json.dumps({"fidelity": result.fidelity, "seed": seed, "rows": rows}, indent=2))
+        return
+    table = Table(
+        title=f"{oracle.name} at epoch {result.fidelity}, "
+        + ("mean over seeds" if seed is None else f"seed {seed}")
+    )
+    for col in rows[0]:
+        table.add_column(col, justify="left" if col == "arch" else "right")
+    for row in rows:
+        table.add_row(*(v if isinstance(v, str) else f"{v:.4g}" for v in row.values()))
+    console.print(table)
+    console.print(f"simulated training cost charged: {oracle.clock.seconds:.1f} s")
+
+
+@cli.group()
+def predictors() -> None:
+    """List the installed predictors."""
+
+
+@predictors.command("list")
+def predictors_list() -> None:
+    """Every installed predictor (built-in or plugin) with what it needs and its description."""
+    table = Table(title="predictors")
+    for col in ("name", "needs", "package", "description"):
+        table.add_column(col, no_wrap=col == "name")
+    for info in plugins.describe("predictor"):
+        if info.error:
+            table.add_row(
+                info.name, "", info.distribution, f"[red]failed to load: {info.error}[/red]"
+            )
+            continue
+        cls = plugins.load("predictor", info.name)
+        table.add_row(
+            info.name,
+            ", ".join(sorted(getattr(cls, "needs", ()))),
+            info.distribution,
+            info.description,
+        )
+    console.print(table)
+
+
+# ---------------------------------------------------------------------------------------------
+# not implemented yet
+# ---------------------------------------------------------------------------------------------
+_LATER = {"ignore_unknown_options": True, "allow_extra_args": True}
+
+
+@cli.command(context_settings=_LATER, add_help_option=True)
+def search() -> None:
+    """[not implemented yet] Search curves: best architecture found vs evaluations and simulated time."""
+    raise NotYetImplementedError(
+        "`spdbench search` is not implemented yet (planned: search curves issue)"
+    )
+
+
+@cli.command(context_settings=_LATER)
+def figures() -> None:
+    """[not implemented yet] Paper figures from stored results."""
+    raise NotYetImplementedError(
+        "`spdbench figures` is not implemented yet (planned with the report issue)"
+    )
+
+
+@cli.command(context_settings=_LATER)
+def groundtruth() -> None:
+    """[not implemented yet] Train real networks once and write cached runs into data/."""
+    raise NotYetImplementedError(
+        "`spdbench groundtruth` is not implemented yet (planned: sigmoid-slope ground truth issue)"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one-line errors and meaningful exit codes."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args or os.environ.get("SPDBENCH_DEBUG") == "1"
+    try:
+        code = cli.main(args=args, prog_name="spdbench", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err_console.print("spdbench: aborted")
+        sys.exit(130)
+    except SpdbenchError as exc:
+        if debug:
+            raise
+        click.echo(f"spdbench: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo(
+            "spdbench: interrupted; finished work is saved, rerun the command to resume", err=True
+        )
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(
+            f"spdbench: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+            err=True,
+        )
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

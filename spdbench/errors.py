@@ -1,0 +1,49 @@
+"""Errors a user can act on. The CLI prints them in one line and exits with `exit_code`."""
+
+
+class SpdbenchError(Exception):
+    """Base of all errors caused by input the user can fix (exit code 2)."""
+
+    exit_code = 2
+
+
+class UnknownNameError(SpdbenchError, LookupError):
+    """A predictor, benchmark, space or searcher name that is not installed."""
+
+
+class DataFileError(SpdbenchError):
+    """A data file is missing, unreadable, truncated or not in the expected format."""
+
+
+class SchemaVersionError(DataFileError):
+    """A cached-runs file was written with a schema version this spdbench cannot read."""
+
+
+class ChecksumError(DataFileError):
+    """The content of a data file does not match its recorded checksum."""
+
+
+class ArchitectureError(SpdbenchError, ValueError):
+    """An architecture lies outside the search space of the oracle."""
+
+
+class ConfigError(SpdbenchError, ValueError):
+    """A malformed or inconsistent experiment configuration."""
+
+
+class InvalidInputError(SpdbenchError, ValueError):
+    """Arguments of the wrong shape, length or value (empty inputs, NaN scores, ...)."""
+
+
+class NotFittedError(SpdbenchError, RuntimeError):
+    """`predict` was called before `fit`."""
+
+
+class PredictorContractError(SpdbenchError, RuntimeError):
+    """A predictor returned something that breaks the Predictor contract."""
+
+
+class NotYetImplementedError(SpdbenchError, NotImplementedError):
+    """A subcommand or feature that a later release fills in (exit code 3)."""
+
+    exit_code = 3

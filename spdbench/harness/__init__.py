@@ -1,0 +1,1 @@
+"""Experiments: jobs, metrics, the simulated clock, the results store."""

@@ -1,0 +1,45 @@
+"""What every run records beside its results: versions, machine, time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+PACKAGES = ("spdbench", "numpy", "scipy", "pandas", "pyarrow", "h5py", "torch")
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the packages results depend on."""
+    out = {"python": platform.python_version()}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def machine() -> dict[str, Any]:
+    """A short description of the machine a run executes on."""
+    import os
+
+    return {
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def now() -> str:
+    """Current UTC time, ISO-8601."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """Short stable hash of a JSON-able config (key order does not matter)."""
+    blob = json.dumps(config, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]

@@ -1,0 +1,197 @@
+"""The Oracle interface: replay recorded training runs, charge their cost to a simulated clock.
+
+An oracle holds, per architecture, seed and epoch, recorded metrics and training time. `query`
+reduces them to what an experiment asks for:
+
+- `fidelity`: an epoch among `oracle.epochs` (default: the last); metrics are read at that
+  epoch and the cost is the training time summed over epochs up to it.
+- `seed`: None averages metrics (and cost) over all recorded seeds, as tabular benchmarks
+  report them; an int, or one int per architecture, replays that single recorded run.
+
+Every query charges its cost to `oracle.clock` unless `charge=False`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from spdbench.errors import InvalidInputError
+from spdbench.harness.clock import SimulatedClock
+from spdbench.spaces.base import SearchSpace
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A recorded metric and its direction."""
+
+    name: str
+    higher_is_better: bool
+    description: str = ""
+    unit: str = ""
+
+    @property
+    def sign(self) -> float:
+        """+1 or -1: multiply values by it to get 'higher is better' scores."""
+        return 1.0 if self.higher_is_better else -1.0
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What one `Oracle.query` returns; arrays have one row per queried architecture."""
+
+    archs: np.ndarray
+    fidelity: int
+    seeds: np.ndarray | None  # per-architecture seed replayed, None = mean over seeds
+    metrics: dict[str, np.ndarray]  # name -> (n,) value at `fidelity`
+    cost: np.ndarray  # (n,) simulated seconds to train each architecture to `fidelity`
+    epochs: np.ndarray  # epochs of the curve columns (recorded epochs up to `fidelity`)
+    curves: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (n, len(epochs))
+
+    def __len__(self) -> int:
+        return int(self.archs.shape[0])
+
+
+class Oracle(ABC):
+    """Answers architecture queries from recorded training runs; never trains anything."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    space: SearchSpace
+    metrics: dict[str, Metric]
+    default_metric: str
+    epochs: np.ndarray  # recorded epochs (the fidelities), increasing
+    seeds: np.ndarray  # recorded seed values
+    checksum: str = ""  # content checksum of the data served ("" when computed on the fly)
+
+    def __init__(self) -> None:
+        self.clock = SimulatedClock()
+
+    # ---- what subclasses provide ------------------------------------------------------------
+    @abstractmethod
+    def _records(
+        self, g: np.ndarray, seeds: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Raw records for validated rows `g` and seed values `seeds` of shape (n, s):
+        ({metric: (n, s, E)}, train_time (n, s, E)), E = len(self.epochs)."""
+
+    def info(self) -> dict[str, Any]:
+        """A JSON-able summary for `spdbench benchmarks list/info` and run records."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "space": self.space.name,
+            "size": self.space.size,
+            "fidelities": [int(e) for e in self.epochs],
+            "seeds": len(self.seeds),
+            "metrics": {
+                m.name: ("higher" if m.higher_is_better else "lower") + " is better"
+                for m in self.metrics.values()
+            },
+            "default_metric": self.default_metric,
+            "checksum": self.checksum,
+        }
+
+    # ---- queries -----------------------------------------------------------------------------
+    def metric(self, name: str | None = None) -> Metric:
+        """The Metric called `name` (default: `default_metric`)."""
+        name = name or self.default_metric
+        if name not in self.metrics:
+            raise InvalidInputError(
+                f"benchmark {self.name!r} has no metric {name!r}; it records: "
+                f"{', '.join(self.metrics)}"
+            )
+        return self.metrics[name]
+
+    def fidelity_index(self, fidelity: int | None) -> int:
+        """Position of `fidelity` in `epochs` (None: the last)."""
+        if fidelity is None:
+            return len(self.epochs) - 1
+        hits = np.flatnonzero(self.epochs == int(fidelity))
+        if hits.size == 0:
+            shown = ", ".join(str(int(e)) for e in self.epochs[:8])
+            more = ", ..." if len(self.epochs) > 8 else ""
+            raise InvalidInputError(
+                f"benchmark {self.name!r} has no fidelity {fidelity}; recorded epochs: "
+                f"{shown}{more}"
+            )
+        return int(hits[0])
+
+    def _seed_matrix(self, n: int, seed: int | np.ndarray | None) -> np.ndarray:
+        if seed is None:
+            return np.broadcast_to(self.seeds, (n, len(self.seeds)))
+        s = np.asarray(seed, dtype=np.int64)
+        if s.ndim == 0:
+            s = np.full(n, int(s))
+        if s.shape != (n,):
+            raise InvalidInputError(f"seed must be None, an int or {n} ints; got shape {s.shape}")
+        unknown = ~np.isin(s, self.seeds)
+        if unknown.any():
+            raise InvalidInputError(
+                f"benchmark {self.name!r} recorded seeds {self._seed_range()}; "
+                f"seed {int(s[unknown][0])} was not recorded"
+            )
+        return s[:, None]
+
+    def _seed_range(self) -> str:
+        s = self.seeds
+        if len(s) > 1 and np.array_equal(s, np.arange(s[0], s[0] + len(s))):
+            return f"{int(s[0])}..{int(s[-1])}"
+        return ", ".join(str(int(v)) for v in s)
+
+    def query(
+        self,
+        archs: Any,
+        fidelity: int | None = None,
+        seed: int | np.ndarray | None = None,
+        *,
+        curves: bool = False,
+        charge: bool = True,
+    ) -> QueryResult:
+        """Recorded metrics of `archs` at `fidelity` (see the module docstring)."""
+        g = self.space.as_genotypes(archs)
+        k = self.fidelity_index(fidelity)
+        seeds = self._seed_matrix(g.shape[0], seed)
+        values, times = self._records(g, seeds)
+        # Cost of one training run to epoch k, averaged over the replayed seeds.
+        cost = times[:, :, : k + 1].sum(axis=2).mean(axis=1)
+        final = {name: _seed_mean(v[:, :, k]) for name, v in values.items()}
+        lc = {name: _seed_mean(v[:, :, : k + 1]) for name, v in values.items()} if curves else {}
+        if charge:
+            self.clock.charge(cost, evaluations=g.shape[0])
+        return QueryResult(
+            archs=g,
+            fidelity=int(self.epochs[k]),
+            seeds=None if seed is None else seeds[:, 0].copy(),
+            metrics=final,
+            cost=cost,
+            epochs=self.epochs[: k + 1].copy(),
+            curves=lc,
+        )
+
+    def scores(self, archs: Any, metric: str | None = None, **query: Any) -> np.ndarray:
+        """Ground truth as 'higher is better' scores (the metric times its sign)."""
+        m = self.metric(metric)
+        return m.sign * self.query(archs, **query).metrics[m.name]
+
+    def sample(self, n: int, rng: np.random.Generator, *, unique: bool = True) -> np.ndarray:
+        """`n` architectures of this oracle's space (distinct by default)."""
+        return self.space.sample(n, rng, unique=unique)
+
+    def enumerate(self) -> np.ndarray:
+        """Every architecture the oracle can answer for (finite spaces only)."""
+        return self.space.enumerate()
+
+
+def _seed_mean(v: np.ndarray) -> np.ndarray:
+    """Mean over the seed axis (axis 1), ignoring seeds that did not record a value."""
+    if v.shape[1] == 1:
+        return v[:, 0].copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
+        return np.nanmean(v, axis=1)

@@ -1,0 +1,302 @@
+"""The cached-runs format (HDF5) and the oracle that replays it.
+
+One file per benchmark. Schema version 1::
+
+    /                      attributes (all strings; JSON where noted)
+        format             "spdbench-cached-runs"
+        schema_version     1 (int)
+        benchmark          benchmark name, e.g. "sigmoid-slope-fmnist"
+        description        one line
+        space              JSON {"name": registered space name, "config": {...kwargs}}
+        metrics            JSON {metric: {"higher_is_better": bool, "description": str, "unit": str}}
+        default_metric     name of the metric experiments rank by
+        generator          JSON: the config that produced the runs (command, hyperparameters, ...)
+        provenance         JSON: dataset name and file checksums, device, seeds, citation, ...
+        versions           JSON: package versions of the generator
+        created            ISO-8601 UTC time
+        checksum           "sha256:<hex>" of the content (see `content_checksum`)
+    /archs                 (n_archs, dims)            genotypes of the space, unique rows
+    /seeds                 (n_seeds,) int64           seed of each run
+    /epochs                (n_epochs,) int64          recorded epochs (fidelities), increasing
+    /train_time            (n_archs, n_seeds, n_epochs) float64, seconds of training between the
+                           previous recorded epoch and this one (cost to epoch k = cumsum)
+    /metrics/<name>        (n_archs, n_seeds, n_epochs) float, NaN where not recorded
+
+The content checksum covers every dataset (name, dtype, shape, bytes) in a fixed order, so it
+does not change with HDF5 chunking or compression, and detects edited or damaged values.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from spdbench.errors import ArchitectureError, ChecksumError, DataFileError, SchemaVersionError
+from spdbench.io import atomic_path
+from spdbench.oracles.base import Metric, Oracle
+from spdbench.spaces import SearchSpace, space_from_config
+
+FORMAT = "spdbench-cached-runs"
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class CachedRuns:
+    """The in-memory content of a cached-runs file."""
+
+    benchmark: str
+    space: SearchSpace
+    archs: np.ndarray
+    seeds: np.ndarray
+    epochs: np.ndarray
+    train_time: np.ndarray
+    metrics: dict[str, np.ndarray]
+    metric_info: dict[str, Metric]
+    default_metric: str
+    description: str = ""
+    generator: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, Any] = field(default_factory=dict)
+    created: str = ""
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every dataset by its path in the file, in checksum order."""
+        out = {
+            "archs": self.archs,
+            "seeds": self.seeds,
+            "epochs": self.epochs,
+            "train_time": self.train_time,
+        }
+        out.update({f"metrics/{k}": self.metrics[k] for k in sorted(self.metrics)})
+        return out
+
+    def content_checksum(self) -> str:
+        """sha256 over each dataset's name, dtype, shape and little-endian C-order bytes."""
+        digest = hashlib.sha256()
+        for name, arr in self.arrays().items():
+            a = np.ascontiguousarray(arr)
+            a = a.astype(a.dtype.newbyteorder("<"), copy=False)
+            digest.update(f"{name}|{a.dtype.str}|{a.shape}\n".encode())
+            digest.update(a.tobytes())
+        return "sha256:" + digest.hexdigest()
+
+    def validate(self) -> None:
+        """Shapes and contents consistent with the schema; raises DataFileError."""
+        n, s, e = len(self.archs), len(self.seeds), len(self.epochs)
+        shape = (n, s, e)
+        problems = []
+        if self.archs.ndim != 2 or self.archs.shape[1] != self.space.dims:
+            problems.append(f"archs has shape {self.archs.shape}, expected (n, {self.space.dims})")
+        if self.train_time.shape != shape:
+            problems.append(f"train_time has shape {self.train_time.shape}, expected {shape}")
+        for name, v in self.metrics.items():
+            if v.shape != shape:
+                problems.append(f"metric {name} has shape {v.shape}, expected {shape}")
+        if set(self.metrics) != set(self.metric_info):
+            problems.append("metric datasets and metric attributes name different metrics")
+        if self.default_metric not in self.metrics:
+            problems.append(f"default metric {self.default_metric!r} is not recorded")
+        if e and not np.all(np.diff(self.epochs) > 0):
+            problems.append("epochs are not strictly increasing")
+        if len(np.unique(self.seeds)) != s:
+            problems.append("seeds are not unique")
+        if not problems and n:
+            if not self.space.contains(self.archs).all():
+                problems.append("some archs lie outside the recorded space")
+            elif len(np.unique(self.space.keys(self.archs))) != n:
+                problems.append("archs are not unique")
+        if not problems and (~np.isfinite(self.train_time) | (self.train_time < 0)).any():
+            problems.append("train_time has negative or non-finite entries")
+        if problems:
+            raise DataFileError(
+                f"cached runs {self.benchmark!r} are inconsistent: {'; '.join(problems)}"
+            )
+
+
+def write_cached_runs(path: str | os.PathLike, runs: CachedRuns) -> str:
+    """Validate and write `runs` atomically to `path`; returns the content checksum."""
+    runs.validate()
+    checksum = runs.content_checksum()
+    attrs = {
+        "format": FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "benchmark": runs.benchmark,
+        "description": runs.description,
+        "space": json.dumps({"name": runs.space.name, "config": runs.space.config()}),
+        "metrics": json.dumps(
+            {
+                k: {
+                    "higher_is_better": m.higher_is_better,
+                    "description": m.description,
+                    "unit": m.unit,
+                }
+                for k, m in runs.metric_info.items()
+            }
+        ),
+        "default_metric": runs.default_metric,
+        "generator": json.dumps(runs.generator, default=str),
+        "provenance": json.dumps(runs.provenance, default=str),
+        "versions": json.dumps(runs.versions, default=str),
+        "created": runs.created or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "checksum": checksum,
+    }
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        for key, value in attrs.items():
+            f.attrs[key] = value
+        for name, arr in runs.arrays().items():
+            opts = {"compression": "gzip", "shuffle": True} if arr.size > 4096 else {}
+            f.create_dataset(name, data=arr, **opts)
+    return checksum
+
+
+def read_cached_runs(path: str | os.PathLike, *, verify: bool = True) -> CachedRuns:
+    """Load a cached-runs file, checking format, schema version and (by default) checksum."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataFileError(
+            f"cached-runs file {path} does not exist; generate it with `spdbench groundtruth` "
+            "or restore it from the repository's data/ folder"
+        )
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = {k: _attr(v) for k, v in f.attrs.items()}
+            if attrs.get("format") != FORMAT:
+                raise DataFileError(
+                    f"{path} is an HDF5 file but not spdbench cached runs "
+                    f"(format attribute {attrs.get('format')!r})"
+                )
+            version = int(attrs.get("schema_version", -1))
+            if version != SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"{path} has cached-runs schema version {version}; this spdbench reads "
+                    f"version {SCHEMA_VERSION}: upgrade spdbench or regenerate the file"
+                )
+            missing = [
+                k for k in ("archs", "seeds", "epochs", "train_time", "metrics") if k not in f
+            ]
+            if missing:
+                raise DataFileError(f"{path} lacks dataset(s) {', '.join(missing)}; regenerate it")
+            space_attr = json.loads(attrs["space"])
+            metric_attr = json.loads(attrs["metrics"])
+            runs = CachedRuns(
+                benchmark=attrs["benchmark"],
+                space=space_from_config(space_attr["name"], space_attr.get("config", {})),
+                archs=f["archs"][()],
+                seeds=f["seeds"][()],
+                epochs=f["epochs"][()],
+                train_time=f["train_time"][()],
+                metrics={k: f[f"metrics/{k}"][()] for k in f["metrics"]},
+                metric_info={
+                    k: Metric(
+                        k, bool(v["higher_is_better"]), v.get("description", ""), v.get("unit", "")
+                    )
+                    for k, v in metric_attr.items()
+                },
+                default_metric=attrs["default_metric"],
+                description=attrs.get("description", ""),
+                generator=json.loads(attrs.get("generator", "{}")),
+                provenance=json.loads(attrs.get("provenance", "{}")),
+                versions=json.loads(attrs.get("versions", "{}")),
+                created=attrs.get("created", ""),
+            )
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        if isinstance(exc, DataFileError):
+            raise
+        raise DataFileError(
+            f"{path} is corrupt or truncated ({type(exc).__name__}: {exc}); "
+            "regenerate it or restore it from the repository's data/ folder"
+        ) from exc
+    runs.validate()
+    if verify:
+        actual = runs.content_checksum()
+        if actual != attrs.get("checksum"):
+            raise ChecksumError(
+                f"{path} content checksum {actual} does not match the recorded "
+                f"{attrs.get('checksum')}: the file was modified or damaged; regenerate it"
+            )
+    return runs
+
+
+def _attr(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class CachedRunsOracle(Oracle):
+    """Serves a cached-runs file (or in-memory CachedRuns) through the Oracle interface."""
+
+    description = "replays a cached-runs HDF5 file"
+
+    def __init__(self, runs: CachedRuns, *, path: str | None = None) -> None:
+        super().__init__()
+        self.runs = runs
+        self.path = path
+        self.name = runs.benchmark  # type: ignore[misc]
+        self.description = runs.description or self.description  # type: ignore[misc]
+        self.space = runs.space
+        self.metrics = dict(runs.metric_info)
+        self.default_metric = runs.default_metric
+        self.epochs = np.asarray(runs.epochs, dtype=np.int64)
+        self.seeds = np.asarray(runs.seeds, dtype=np.int64)
+        self.checksum = runs.content_checksum()
+        keys = self.space.keys(runs.archs)
+        self._order = np.argsort(keys, kind="stable")
+        self._sorted_keys = keys[self._order]
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, *, verify: bool = True) -> CachedRunsOracle:
+        """Load and validate a cached-runs file."""
+        return cls(read_cached_runs(path, verify=verify), path=str(path))
+
+    def rows(self, g: np.ndarray) -> np.ndarray:
+        """Row index of each genotype in the table (they are validated against the space)."""
+        keys = self.space.keys(g)
+        pos = np.clip(np.searchsorted(self._sorted_keys, keys), 0, len(self._sorted_keys) - 1)
+        missing = self._sorted_keys[pos] != keys
+        if missing.any():
+            i = int(np.flatnonzero(missing)[0])
+            raise ArchitectureError(
+                f"architecture {self.space.format(g[i : i + 1])[0]!r} (row {i}) lies in space "
+                f"{self.space.name!r} but benchmark {self.name!r} has no recorded runs for it"
+            )
+        return self._order[pos]
+
+    def _records(
+        self, g: np.ndarray, seeds: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        rows = self.rows(g)[:, None]
+        cols = (
+            np.searchsorted(self.seeds, seeds)
+            if _is_sorted(self.seeds)
+            else _index_of(self.seeds, seeds)
+        )
+        values = {k: v[rows, cols] for k, v in self.runs.metrics.items()}
+        return values, self.runs.train_time[rows, cols]
+
+    def info(self) -> dict[str, Any]:
+        out = super().info()
+        out.update(path=self.path, generator=self.runs.generator.get("command", ""))
+        out["source"] = self.runs.provenance.get("source") or self.runs.provenance.get(
+            "dataset", ""
+        )
+        return out
+
+
+def _is_sorted(a: np.ndarray) -> bool:
+    return bool(np.all(a[:-1] < a[1:]))
+
+
+def _index_of(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    order = np.argsort(values)
+    return order[np.searchsorted(values[order], wanted)]

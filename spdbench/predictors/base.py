@@ -1,0 +1,141 @@
+"""The Predictor contract (scikit-learn style).
+
+- `__init__` only stores hyperparameters (keyword arguments with defaults, one of them `seed`);
+  no work, no data.
+- `fit(archs, scores, context)` learns and returns self; `predict(archs)` returns one float per
+  architecture, **higher is better**. Scores given to `fit` are higher-is-better too (the
+  harness multiplies lower-is-better metrics by -1).
+- A predictor says what it needs beyond (arch, score) pairs in `needs`; the harness builds a
+  `Context` holding it. Known needs: "space" (the search space, for encodings or motif-networks),
+  "curves" (recorded learning curves of the training architectures), "oracle" (an oracle to
+  spend simulated training time on; the cost lands on its clock).
+
+Subclasses implement `_fit` and `_predict`; the public methods validate inputs and outputs,
+so every predictor fails the same clear way on bad input.
+"""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from spdbench.errors import InvalidInputError, NotFittedError, PredictorContractError
+from spdbench.oracles.base import Oracle
+from spdbench.spaces.base import SearchSpace
+
+KNOWN_NEEDS = frozenset({"space", "curves", "oracle"})
+
+
+@dataclass
+class Context:
+    """What the harness provides to predictors beyond (arch, score) pairs."""
+
+    space: SearchSpace
+    oracle: Oracle | None = None
+    metric: str | None = None  # the oracle metric the scores come from
+    fidelity: int | None = None  # the fidelity the scores were read at
+    curves: dict[str, np.ndarray] = field(default_factory=dict)  # metric -> (n_train, epochs)
+
+
+class Predictor(ABC):
+    """Base class of all performance predictors."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    needs: ClassVar[frozenset[str]] = frozenset({"space"})
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    # ---- parameters (scikit-learn convention) -------------------------------------------------
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """Names of the hyperparameters, read from the `__init__` signature."""
+        sig = inspect.signature(cls.__init__)
+        return [
+            p.name
+            for p in sig.parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters as passed to `__init__`."""
+        return {name: getattr(self, name) for name in self.param_names()}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    # ---- the contract ---------------------------------------------------------------------------
+    def fit(self, archs: Any, scores: Any, context: Context | None = None) -> Self:
+        """Learn from architectures and their higher-is-better scores."""
+        context = self._check_context(context)
+        g = self._check_archs(archs, context, "fit")
+        y = np.array(scores, dtype=np.float64)
+        if y.ndim != 1 or y.shape[0] != g.shape[0]:
+            raise InvalidInputError(
+                f"{self._label()}.fit got {g.shape[0]} architectures but scores of shape {y.shape}"
+            )
+        if not np.isfinite(y).all():
+            raise InvalidInputError(f"{self._label()}.fit got NaN or infinite scores")
+        g.setflags(write=False)
+        y.setflags(write=False)
+        self.context_ = context
+        self._fit(g, y, context)
+        self.fitted_ = True
+        return self
+
+    def predict(self, archs: Any, context: Context | None = None) -> np.ndarray:
+        """One higher-is-better score per architecture."""
+        if not getattr(self, "fitted_", False):
+            raise NotFittedError(f"{self._label()}.predict called before fit")
+        context = self._check_context(context or self.context_)
+        g = self._check_archs(archs, context, "predict")
+        g.setflags(write=False)
+        out = np.asarray(self._predict(g, context), dtype=np.float64)
+        if out.shape != (g.shape[0],):
+            raise PredictorContractError(
+                f"{self._label()} returned predictions of shape {out.shape} for {g.shape[0]} architectures"
+            )
+        if not np.isfinite(out).all():
+            raise PredictorContractError(f"{self._label()} returned NaN or infinite predictions")
+        return out
+
+    @abstractmethod
+    def _fit(self, archs: np.ndarray, scores: np.ndarray, context: Context) -> None:
+        """Learn from validated, read-only inputs."""
+
+    @abstractmethod
+    def _predict(self, archs: np.ndarray, context: Context) -> np.ndarray:
+        """Scores for validated, read-only architectures."""
+
+    # ---- helpers ----------------------------------------------------------------------------
+    def _label(self) -> str:
+        return self.name or type(self).__name__
+
+    def _check_context(self, context: Context | None) -> Context:
+        if context is None:
+            raise InvalidInputError(
+                f"{self._label()} needs a Context (at least the search space): "
+                "fit(archs, scores, Context(space=...))"
+            )
+        unknown = set(self.needs) - KNOWN_NEEDS
+        if unknown:
+            raise PredictorContractError(
+                f"{self._label()} declares unknown needs {sorted(unknown)}"
+            )
+        if "oracle" in self.needs and context.oracle is None:
+            raise InvalidInputError(f"{self._label()} needs an oracle in its Context")
+        if "curves" in self.needs and not context.curves:
+            raise InvalidInputError(f"{self._label()} needs learning curves in its Context")
+        return context
+
+    def _check_archs(self, archs: Any, context: Context, where: str) -> np.ndarray:
+        g = context.space.as_genotypes(archs)
+        if g.shape[0] == 0:
+            raise InvalidInputError(f"{self._label()}.{where} got no architectures")
+        return g

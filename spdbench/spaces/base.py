@@ -1,0 +1,128 @@
+"""The SearchSpace interface.
+
+Architectures travel through spdbench as *genotype arrays*: a 2-D numpy array with one row per
+architecture (shape ``(n, space.dims)``, dtype ``space.dtype``). Every operation is vectorized
+over rows. A space knows how to
+
+- check and coerce input (`as_genotypes`), raising `ArchitectureError` for rows outside it,
+- turn rows into text and back (`format` / `parse`) for the CLI and reports,
+- turn rows into float features for predictors (`encode`),
+- give each row a canonical int64 key (`keys`) so oracles can look rows up in tables,
+- sample, mutate, cross over (seeded) and enumerate when finite.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from spdbench import hashing
+from spdbench.errors import ArchitectureError, InvalidInputError
+
+
+class SearchSpace(ABC):
+    """A space of architectures with vectorized encode/sample/mutate/crossover."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    dims: int = 1
+    dtype: np.dtype = np.dtype(np.float64)
+
+    # ---- identity -------------------------------------------------------------------------
+    @abstractmethod
+    def config(self) -> dict[str, Any]:
+        """JSON-serialisable keyword arguments that rebuild this space (`name` excluded)."""
+
+    @property
+    @abstractmethod
+    def size(self) -> int | None:
+        """Number of architectures, or None when the space is infinite."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.config() == other.config()  # type: ignore[union-attr]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, repr(sorted(self.config().items()))))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(size={self.size})"
+
+    # ---- checking ---------------------------------------------------------------------------
+    def as_genotypes(self, archs: Any) -> np.ndarray:
+        """Coerce `archs` to a validated ``(n, dims)`` genotype array (a new array)."""
+        try:
+            g = np.array(archs, dtype=self.dtype)
+        except (TypeError, ValueError) as exc:
+            raise ArchitectureError(
+                f"cannot read architectures for space {self.name!r}: {exc}"
+            ) from exc
+        if g.ndim == 1 and self.dims == 1:
+            g = g[:, None]
+        if g.ndim != 2 or g.shape[1] != self.dims:
+            raise ArchitectureError(
+                f"architectures for space {self.name!r} must have shape (n, {self.dims}); "
+                f"got {tuple(g.shape)}"
+            )
+        bad = ~self.contains(g)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ArchitectureError(
+                f"architecture {self.format(g[i : i + 1])[0]!r} (row {i}) is outside space "
+                f"{self.name!r}: {self.explain_outside(g[i])}"
+            )
+        return g
+
+    @abstractmethod
+    def contains(self, g: np.ndarray) -> np.ndarray:
+        """Boolean mask: which rows of an ``(n, dims)`` array lie in the space."""
+
+    def explain_outside(self, row: np.ndarray) -> str:
+        """Why a row is outside the space, in words a user can act on."""
+        return "not a valid architecture"
+
+    # ---- text and features ------------------------------------------------------------------
+    @abstractmethod
+    def format(self, g: np.ndarray) -> list[str]:
+        """One string per row; `parse(format(g))` gives `g` back."""
+
+    @abstractmethod
+    def parse(self, texts: Sequence[str]) -> np.ndarray:
+        """Rows from their strings (validated); ArchitectureError on anything unreadable."""
+
+    @abstractmethod
+    def encode(self, g: np.ndarray) -> np.ndarray:
+        """Float features ``(n, f)`` for feature-based predictors."""
+
+    def keys(self, g: np.ndarray) -> np.ndarray:
+        """A canonical int64 key per row: equal rows, equal keys (used for table lookups)."""
+        g = np.ascontiguousarray(g)
+        cols = [g[:, j].astype(np.int64) for j in range(g.shape[1])]
+        return hashing.combine(*cols).view(np.int64)
+
+    # ---- sampling and variation -------------------------------------------------------------
+    @abstractmethod
+    def sample(self, n: int, rng: np.random.Generator, *, unique: bool = False) -> np.ndarray:
+        """`n` rows drawn at random; distinct rows when `unique`."""
+
+    @abstractmethod
+    def mutate(self, g: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One random mutation of each row, staying inside the space."""
+
+    @abstractmethod
+    def crossover(self, a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One child per pair of rows of `a` and `b`, inside the space."""
+
+    def enumerate(self) -> np.ndarray:
+        """Every architecture of a finite space, in a fixed order."""
+        raise InvalidInputError(f"space {self.name!r} is infinite and cannot be enumerated")
+
+    def _check_count(self, n: int, unique: bool) -> None:
+        if n < 0:
+            raise InvalidInputError(f"cannot sample a negative number of architectures ({n})")
+        if unique and self.size is not None and n > self.size:
+            raise InvalidInputError(
+                f"asked for {n} distinct architectures but space {self.name!r} holds {self.size}"
+            )

@@ -1,0 +1,243 @@
+"""The command line: help, stubs, every bad-input path (one line, exit 2), an end-to-end compare."""
+
+import json
+
+import h5py
+import pandas as pd
+import pytest
+
+SUBCOMMANDS = [
+    ["compare"], ["search"], ["figures"], ["groundtruth"],
+    ["benchmarks"], ["benchmarks", "list"], ["benchmarks", "info"], ["benchmarks", "query"],
+    ["predictors"], ["predictors", "list"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("sub", SUBCOMMANDS, ids=" ".join)
+def test_help_on_every_subcommand(cli, sub):
+    r = cli(*sub, "--help")
+    assert r.code == 0 and "Usage: spdbench" in r.out
+
+
+@pytest.mark.parametrize("sub", ["search", "figures", "groundtruth"])
+def test_stubs_say_so_and_exit_nonzero(cli, sub):
+    r = cli(sub, "--anything")
+    assert r.code == 3 and "not implemented yet" in r.err
+
+
+def _one_line_error(r, *fragments):
+    assert r.code == 2, (r.code, r.err)
+    lines = [ln for ln in r.err.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("spdbench: error:"), r.err
+    for frag in fragments:
+        assert frag in lines[0], lines[0]
+
+
+def test_unknown_predictor_lists_valid_names(cli, tmp_path):
+    r = cli("compare", "-b", "synthetic-slope", "-p", "knn,oracle9000", "--out", str(tmp_path))
+    _one_line_error(r, "unknown predictor 'oracle9000'", "knn", "random")
+
+
+def test_unknown_benchmark_lists_valid_names(cli, data_dir):
+    r = cli("compare", "-b", "nb999", "-p", "knn")
+    _one_line_error(r, "unknown benchmark 'nb999'", "synthetic-slope", "slopes-test")
+
+
+def test_missing_data_file(cli, data_dir):
+    (data_dir / "slopes.h5").unlink()
+    r = cli("benchmarks", "query", "slopes-test", "0.51")
+    _one_line_error(r, "missing", "slopes.h5", "regenerate")
+
+
+def test_corrupt_data_file(cli, data_dir, tmp_path):
+    path = tmp_path / "corrupt.h5"
+    path.write_bytes(b"definitely not hdf5" * 50)
+    _one_line_error(cli("benchmarks", "query", str(path), "0.51"), "corrupt or truncated")
+    (data_dir / "slopes.h5").write_bytes(b"tampered")
+    _one_line_error(
+        cli("benchmarks", "query", "slopes-test", "0.51"), "does not match the manifest"
+    )
+
+
+def test_wrong_schema_version(cli, runs_file):
+    with h5py.File(runs_file, "a") as f:
+        f.attrs["schema_version"] = 2
+    _one_line_error(
+        cli("benchmarks", "query", str(runs_file), "0.51"), "schema version 2", "reads version 1"
+    )
+
+
+def test_architecture_outside_the_space(cli, data_dir):
+    _one_line_error(
+        cli("benchmarks", "query", "slopes-test", "0.52"), "outside space", "recorded 41 slopes"
+    )
+    _one_line_error(
+        cli("benchmarks", "query", "synthetic-slope", "7"), "outside space", "[0.01, 2.01]"
+    )
+    _one_line_error(cli("benchmarks", "query", "synthetic-slope", "steep"), "must be a number")
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("benchmark = 'synthetic-slope'\npredictors = ['knn'\n", "not valid TOML"),
+        (
+            "benchmark = 'synthetic-slope'\npredictors = ['knn']\nlearning_rate = 3\n",
+            "unknown config key(s) learning_rate",
+        ),
+        (
+            "benchmark = 'synthetic-slope'\npredictors = ['knn']\nseeds = 'many'\n",
+            "seeds must be an integer",
+        ),
+        (
+            "benchmark = 'synthetic-slope'\npredictors = ['knn']\nseeds = 0\n",
+            "seeds must be at least 1",
+        ),
+        (
+            "benchmark = 'synthetic-slope'\npredictors = ['knn']\nmetric = 'bleu'\n",
+            "no metric 'bleu'",
+        ),
+        (
+            "benchmark = 'synthetic-slope'\npredictors = ['knn']\nfidelity = 500\n",
+            "no fidelity 500",
+        ),
+    ],
+)
+def test_malformed_config(cli, tmp_path, text, fragment):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    r = cli("compare", "--config", str(cfg), "--out", str(tmp_path / "out"))
+    _one_line_error(r, fragment)
+    assert not (tmp_path / "out" / "results.parquet").exists()
+
+
+def test_missing_required_options(cli):
+    _one_line_error(cli("compare", "-p", "knn"), "no benchmark given")
+
+
+def test_debug_shows_the_traceback(cli):
+    with pytest.raises(Exception, match="unknown benchmark"):
+        cli("--debug", "compare", "-b", "nope", "-p", "knn")
+
+
+def test_benchmarks_list_info_and_query(cli, data_dir):
+    r = cli("benchmarks", "list")
+    assert r.code == 0 and "synthetic-slope" in r.out and "slopes-test" in r.out
+    info = json.loads(cli("benchmarks", "info", "slopes-test").out)
+    assert (
+        info["size"] == 41
+        and info["fidelities"][-1] == 10
+        and info["checksum"].startswith("sha256:")
+    )
+    q = json.loads(
+        cli(
+            "benchmarks",
+            "query",
+            "slopes-test",
+            "0.21",
+            "1.01",
+            "--fidelity",
+            "5",
+            "--seed",
+            "1",
+            "--json",
+        ).out
+    )
+    assert [row["arch"] for row in q["rows"]] == ["0.21", "1.01"] and q["fidelity"] == 5
+    assert all(row["cost_s"] > 0 for row in q["rows"])
+
+
+def test_compare_end_to_end_resumes_and_is_reproducible(cli, tmp_path, data_dir):
+    out = tmp_path / "run"
+    args = [
+        "compare",
+        "-b",
+        "slopes-test",
+        "-p",
+        "knn,random",
+        "--seeds",
+        "3",
+        "--train-sizes",
+        "8,15",
+        "--out",
+        str(out),
+    ]
+    first = cli(*args)
+    assert first.code == 0, first.err
+    assert "knn" in first.out and "kendall tau" in first.out
+    df = pd.read_parquet(out / "results.parquet")
+    assert len(df) == 2 * 3 * 2 and set(df["predictor"]) == {"knn", "random"}
+    assert (df["test_size"] == 41 - df["train_size"]).all()  # finite space: test on all the rest
+    assert df["data_checksum"].str.startswith("sha256:").all()
+    record = json.loads(next((out / "runs").glob("*.json")).read_text())
+    assert (
+        record["seed"] == 0
+        and record["versions"]["numpy"]
+        and record["config"]["train_sizes"] == [8, 15]
+    )
+
+    again = cli(*args)  # every job is stored: nothing reruns
+    assert again.code == 0 and "6 already done" not in again.out
+    df2 = pd.read_parquet(out / "results.parquet")
+    pd.testing.assert_frame_equal(df, df2)
+
+    fresh = tmp_path / "fresh"
+    cli(*args[:-1], str(fresh))
+    df3 = pd.read_parquet(fresh / "results.parquet")
+    cols = [
+        "predictor",
+        "replicate",
+        "train_size",
+        "kendall_tau",
+        "spearman",
+        "regret",
+        "train_gt_sim_s",
+    ]
+    key = ["predictor", "replicate", "train_size"]
+    pd.testing.assert_frame_equal(
+        df[cols].sort_values(key).reset_index(drop=True),
+        df3[cols].sort_values(key).reset_index(drop=True),
+    )
+
+
+def test_interrupted_compare_keeps_finished_jobs(tmp_path, monkeypatch):
+    from spdbench.harness import compare as cmp
+
+    config = cmp.CompareConfig(
+        benchmark="synthetic-slope", predictors=("knn", "random"), seeds=3, test_size=30
+    )
+    real = cmp.run_job
+    calls = {"n": 0}
+
+    def flaky(cfg, job):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return real(cfg, job)
+
+    monkeypatch.setattr(cmp, "run_job", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        cmp.run_compare(config, tmp_path)
+    assert len(pd.read_parquet(tmp_path / "results.parquet")) == 3
+    monkeypatch.setattr(cmp, "run_job", real)
+    seen = []
+    rows = cmp.run_compare(
+        config, tmp_path, on_start=lambda total, done: seen.append((total, done))
+    )
+    assert seen == [(6, 3)] and len(rows) == 6
+
+
+def test_workers_give_the_same_numbers(tmp_path):
+    from spdbench.harness import compare as cmp
+
+    config = cmp.CompareConfig(
+        benchmark="synthetic-slope", predictors=("knn", "random"), seeds=2, test_size=30
+    )
+    serial = cmp.run_compare(config, tmp_path / "a", workers=1)
+    pooled = cmp.run_compare(config, tmp_path / "b", workers=2)
+    key = ["predictor", "replicate"]
+    cols = [*key, "kendall_tau", "regret", "train_gt_sim_s"]
+    pd.testing.assert_frame_equal(
+        serial[cols].sort_values(key).reset_index(drop=True),
+        pooled[cols].sort_values(key).reset_index(drop=True),
+    )
