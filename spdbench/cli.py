@@ -293,7 +293,7 @@ def benchmarks_query(
     for row in rows:
         table.add_row(*(v if isinstance(v, str) else f"{v:.4g}" for v in row.values()))
     console.print(table)
-    console.print(f"simulated training cost charged: {oracle.clock.seconds:.1f} s")
+    console.print(f"simulated training cost charged: {oracle.clock.seconds:.4g} s")
 
 
 @cli.group()
@@ -337,20 +337,202 @@ def search() -> None:
     )
 
 
-@cli.command(context_settings=_LATER)
+@cli.group()
 def figures() -> None:
-    """[not implemented yet] Paper figures from stored results."""
-    raise NotYetImplementedError(
-        "`spdbench figures` is not implemented yet (planned with the report issue)"
+    """Figures and their tables from cached runs and stored results (more arrive with reports)."""
+
+
+@figures.command("groundtruth-curve")
+@click.argument("benchmark")
+@click.option("--metric", help="Metric [default: the benchmark's].")
+@click.option("--fidelity", type=int, help="Epoch [default: the last recorded].")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("reports"),
+    show_default=True,
+)
+def figures_groundtruth_curve(
+    benchmark: str, metric: str | None, fidelity: int | None, out: Path
+) -> None:
+    """Metric against architecture for a 1-D space (e.g. sigmoid slope): mean over seeds with a
+    ±1 std band. Writes OUT/BENCHMARK.png and OUT/BENCHMARK.md (table, peak, the command)."""
+    from spdbench.io import atomic_path
+    from spdbench.oracles.catalog import load_oracle
+    from spdbench.report.groundtruth_curve import curve_table, plot_curve
+
+    oracle = load_oracle(benchmark)
+    m = oracle.metric(metric)
+    table = curve_table(oracle, m.name, fidelity)
+    epoch = int(oracle.epochs[oracle.fidelity_index(fidelity)])
+    stem = Path(benchmark).stem
+    ylabel = f"{m.description or m.name}" + (f" ({m.unit})" if m.unit else "")
+    plot_curve(
+        table,
+        out / f"{stem}.png",
+        title=f"{stem}: epoch {epoch}, {len(oracle.seeds)} seeds",
+        ylabel=ylabel,
+    )
+    best = table.loc[table["mean"].idxmax()]
+    args = (
+        [benchmark]
+        + ([f"--metric {metric}"] if metric else [])
+        + ([f"--fidelity {fidelity}"] if fidelity else [])
+    )
+    text = "\n".join(
+        [
+            f"# {stem}: {m.name} against architecture",
+            "",
+            f"Regenerate: `spdbench figures groundtruth-curve {' '.join(args)} --out {out}`",
+            "",
+            f"{oracle.description}. Data checksum `{oracle.checksum}`.",
+            "",
+            f"Peak: **{best['arch']:g}** with mean {m.name} {best['mean']:.2f} ± {best['sem']:.2f} (standard error over {int(best['seeds'])} seeds) at epoch {epoch}.",
+            "",
+            f"![{stem}]({stem}.png)",
+            "",
+            table.to_markdown(index=False, floatfmt=".3f")
+            if _has_tabulate()
+            else "```\n" + table.to_string(index=False) + "\n```",
+            "",
+        ]
+    )
+    with atomic_path(out / f"{stem}.md") as tmp:
+        tmp.write_text(text)
+    console.print(
+        f"wrote {out / (stem + '.png')} and {out / (stem + '.md')}; peak at {best['arch']:g} ({best['mean']:.2f})"
     )
 
 
-@cli.command(context_settings=_LATER)
+def _has_tabulate() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tabulate") is not None
+
+
+@cli.group()
 def groundtruth() -> None:
-    """[not implemented yet] Train real networks once and write cached runs into data/."""
-    raise NotYetImplementedError(
-        "`spdbench groundtruth` is not implemented yet (planned: sigmoid-slope ground truth issue)"
+    """Train real networks once and write their runs as cached ground truth (into data/)."""
+
+
+@groundtruth.command("sigmoid-slope")
+@click.option(
+    "--data",
+    "data_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder with MNIST-format IDX files [default: search the usual places].",
+)
+@click.option(
+    "--dataset-name",
+    help="Name recorded for the dataset [default: fashion-mnist if the folder says so, else mnist].",
+)
+@click.option(
+    "--slopes",
+    default="0.01:2.01:0.05",
+    show_default=True,
+    help="START:STOP:STEP (inclusive) or a comma-separated list.",
+)
+@click.option("--seeds", type=int, default=20, show_default=True, help="Seeds per slope (0..N-1).")
+@click.option("--epochs", type=int, default=50, show_default=True, help="Training epochs.")
+@click.option(
+    "--n-train",
+    type=int,
+    default=50_000,
+    show_default=True,
+    help="Training images (the first of the training file).",
+)
+@click.option(
+    "--n-valid",
+    type=int,
+    default=10_000,
+    show_default=True,
+    help="Validation images (the next ones).",
+)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+)
+@click.option("--benchmark", help="Benchmark name [default: sigmoid-slope-<dataset>].")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output .h5 [default: <data dir>/<benchmark>.h5, registered in its manifest].",
+)
+def groundtruth_sigmoid_slope(
+    data_path: Path | None,
+    dataset_name: str | None,
+    slopes: str,
+    seeds: int,
+    epochs: int,
+    n_train: int,
+    n_valid: int,
+    device: str,
+    benchmark: str | None,
+    out: Path | None,
+) -> None:
+    """The sigmoid-slope experiment (Rawal et al. 2020, Sec. 4.1): 784-100-100-10 MLPs with
+    sigmoid slope c, Adam lr 0.01, L2 1e-5, batch 50, trained all at once (CPU or CUDA).
+
+    Checkpoints every epoch next to OUT (OUT.ckpt): rerun the same command to resume.
+    """
+    from spdbench.groundtruth import idx
+    from spdbench.groundtruth.sigmoid_slope import (
+        SigmoidSlopeConfig,
+        generate,
+        parse_slopes,
+        summary,
     )
+    from spdbench.io import sha256_file
+    from spdbench.oracles.catalog import ManifestEntry, data_dir, register_file
+
+    config = SigmoidSlopeConfig(
+        slopes=parse_slopes(slopes),
+        seeds=tuple(range(seeds)),
+        epochs=epochs,
+        n_train=n_train,
+        n_valid=n_valid,
+    )
+    dataset = idx.load_dataset(data_path, dataset_name)
+    name = benchmark or f"sigmoid-slope-{dataset.name}"
+    out = out or data_dir() / f"{name}.h5"
+    # The canonical command that regenerates these runs (the data folder is machine-specific).
+    command = (
+        f"spdbench groundtruth sigmoid-slope --data DIR --dataset-name {dataset.name} --slopes {slopes} "
+        f"--seeds {seeds} --epochs {epochs} --n-train {n_train} --n-valid {n_valid} --benchmark {name}"
+    )
+    models = len(config.slopes) * len(config.seeds)
+    steps = config.n_train // config.batch_size
+    with _progress() as progress:
+        task = progress.add_task(f"{models} models", total=config.epochs * steps)
+
+        def epoch_done(epoch: int, total: int) -> None:
+            progress.update(
+                task, completed=epoch * steps, description=f"{models} models, epoch {epoch}/{total}"
+            )
+
+        runs = generate(
+            config,
+            dataset,
+            out,
+            device=device,
+            benchmark=name,
+            command=command.strip(),
+            on_epoch=epoch_done,
+            on_steps=lambda k: progress.advance(task, k),
+        )
+    console.print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {summary(runs)}")
+    if out.resolve().parent == data_dir().resolve():
+        register_file(
+            ManifestEntry(
+                name=name,
+                file=out.name,
+                sha256=sha256_file(out),
+                bytes=out.stat().st_size,
+                description=runs.description,
+                command=command.strip(),
+                holds=f"{len(config.slopes)} slopes x {len(config.seeds)} seeds x {config.epochs} epochs; metrics {', '.join(runs.metrics)}; per-epoch train time",
+            )
+        )
+        console.print(f"registered {name!r} in {data_dir() / 'manifest.json'}")
 
 
 # ---------------------------------------------------------------------------------------------

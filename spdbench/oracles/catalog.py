@@ -9,6 +9,7 @@ are listed in its manifest.json::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any
 
 from spdbench import plugins
 from spdbench.errors import ChecksumError, DataFileError, UnknownNameError
-from spdbench.io import sha256_file
+from spdbench.io import sha256_file, write_json_atomic
 from spdbench.oracles.base import Oracle
 from spdbench.oracles.cached_runs import CachedRunsOracle
 
@@ -60,6 +61,22 @@ def read_manifest(root: Path | None = None) -> dict[str, ManifestEntry]:
     except (ValueError, KeyError, TypeError) as exc:
         raise DataFileError(f"{path} is not a valid data manifest: {exc}") from exc
     return {e.name: e for e in entries}
+
+
+def register_file(entry: ManifestEntry, root: Path | None = None) -> None:
+    """Add or replace `entry` in `root`/manifest.json (atomically)."""
+    root = root or data_dir()
+    entries = read_manifest(root)
+    entries[entry.name] = entry
+    write_json_atomic(
+        root / MANIFEST,
+        {
+            "schema": 1,
+            "files": [
+                dataclasses.asdict(e) for e in sorted(entries.values(), key=lambda e: e.name)
+            ],
+        },
+    )
 
 
 def benchmark_names() -> list[str]:

@@ -1,0 +1,1 @@
+"""Trainers that produce cached runs: real networks trained once, replayed ever after."""
