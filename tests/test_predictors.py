@@ -10,10 +10,16 @@ from spdbench.predictors.knn import KNNPredictor
 from spdbench.predictors.random_scores import RandomPredictor
 from spdbench.testing import check_predictor
 
+# Smaller settings where the defaults take seconds per fit (the checks fit several times).
+FAST_PARAMS = {
+    "petri-dish": {"inner_steps": 30, "outer_steps": 4},
+    "petri-dish-untrained": {"inner_steps": 30},
+}
+
 
 @pytest.mark.parametrize("name", plugins.names("predictor"))
 def test_every_installed_predictor_passes_check_predictor(name):
-    check_predictor(plugins.load("predictor", name))
+    check_predictor(plugins.load("predictor", name), params=FAST_PARAMS.get(name))
 
 
 def test_check_predictor_on_a_cached_runs_oracle(runs_file):

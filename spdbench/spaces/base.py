@@ -115,6 +115,12 @@ class SearchSpace(ABC):
     def crossover(self, a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One child per pair of rows of `a` and `b`, inside the space."""
 
+    def motif_networks(self, g: np.ndarray, **options: Any) -> Any:
+        """The motif-networks of rows `g` for the Synthetic Petri Dish (spaces that support it)."""
+        raise InvalidInputError(
+            f"space {self.name!r} has no motif-network builder, so the Petri dish cannot run on it"
+        )
+
     def enumerate(self) -> np.ndarray:
         """Every architecture of a finite space, in a fixed order."""
         raise InvalidInputError(f"space {self.name!r} is infinite and cannot be enumerated")

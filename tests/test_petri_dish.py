@@ -1,0 +1,155 @@
+"""The Synthetic Petri Dish: masking, gradients, batching, learning (Rawal et al. 2020)."""
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import kendalltau
+
+from spdbench.oracles.synthetic import SyntheticSlopeOracle
+from spdbench.predictors import Context
+from spdbench.predictors.petri_dish import (
+    PetriDish,
+    PetriDishUntrained,
+    inner_train,
+    inner_valid_loss,
+    outer_loss,
+)
+from spdbench.spaces.motifs import MotifNetworks
+from spdbench.spaces.slope import SlopeSpace
+
+SPACE = SlopeSpace()
+FAST = dict(inner_steps=40, outer_steps=8)
+
+
+def _setup(slopes, *, n_samples=6, width=4, hidden=2, dtype=torch.float64, seed=0):
+    nets = SPACE.motif_networks(
+        np.array(slopes)[:, None], hidden=hidden, in_width=width, out_width=width
+    )
+    gen = torch.Generator().manual_seed(seed)
+    theta0 = nets.init_params(gen, 1.0, dtype)
+    x = torch.randn(n_samples, width, generator=gen, dtype=dtype)
+    labels = (torch.rand(n_samples, width, generator=gen) < 0.5).to(dtype)
+    return nets, theta0, x, labels
+
+
+def test_motif_network_count_and_shapes():
+    nets, theta0, x, _ = _setup([0.1, 0.5, 1.0], width=10, hidden=1)
+    assert theta0.shape == (nets.n_params,) and nets.n_params == 10 + 1 + 10 + 10  # W1, b1, W2, b2
+    assert nets.forward(theta0.expand(3, -1), x).shape == (3, 6, 10)
+
+
+def test_changing_one_motif_leaves_the_others_untouched():
+    """The masking property (App. A.2.2): no activation or gradient crosses networks."""
+    a_nets, theta0, x, labels = _setup([0.2, 0.7, 1.3])
+    b_nets, *_ = _setup([0.2, 1.9, 1.3])
+    results = []
+    for nets in (a_nets, b_nets):
+        xt = x.clone().requires_grad_()
+        theta = inner_train(nets, theta0, xt, labels, steps=15, lr=0.01, l2=1e-5)
+        others = nets.forward(theta, x)[[0, 2]]
+        (grad,) = torch.autograd.grad(others.sum(), xt)
+        results.append((theta[[0, 2]].detach(), others.detach(), grad))
+    for before, after in zip(results[0], results[1], strict=True):
+        torch.testing.assert_close(before, after, rtol=0, atol=1e-12)
+    assert not torch.allclose(
+        inner_train(a_nets, theta0, x, labels, 15, 0.01, 1e-5)[1],
+        inner_train(b_nets, theta0, x, labels, 15, 0.01, 1e-5)[1],
+    )
+
+
+def test_super_network_equals_one_by_one():
+    slopes = [0.05, 0.4, 0.9, 1.6]
+    nets, theta0, x, labels = _setup(slopes, dtype=torch.float32)
+    batched = inner_valid_loss(nets, theta0, x, x * 0.5, labels, 50, 0.01, 1e-5)
+    alone = torch.cat(
+        [
+            inner_valid_loss(
+                nets.subset(torch.tensor([i])), theta0, x, x * 0.5, labels, 50, 0.01, 1e-5
+            )
+            for i in range(len(slopes))
+        ]
+    )
+    torch.testing.assert_close(batched, alone, rtol=1e-5, atol=1e-6)
+
+
+def test_closed_form_inner_gradient_matches_autograd():
+    nets, theta0, x, labels = _setup([0.3, 1.1], hidden=3)
+    theta = theta0.expand(2, -1) + 0.1 * torch.randn(2, nets.n_params, dtype=torch.float64)
+    closed = nets.loss_grad(theta, x, labels)
+    generic = MotifNetworks.loss_grad(nets, theta, x, labels)
+    torch.testing.assert_close(closed, generic, rtol=1e-10, atol=1e-12)
+
+
+def test_outer_gradient_matches_finite_differences():
+    """Eqs. 3-4: the gradient through the unrolled inner loop is the true gradient."""
+    nets, theta0, x, labels = _setup([0.1, 0.6, 1.2, 1.8], n_samples=3, width=3, hidden=1)
+    truth = torch.tensor([2.0, 0.5, 0.4, 0.8], dtype=torch.float64)
+
+    def loss(xt, xv):
+        return outer_loss(inner_valid_loss(nets, theta0, xt, xv, labels, 12, 0.05, 1e-5), truth)
+
+    xt, xv = x.clone().requires_grad_(), (x + 0.1).clone().requires_grad_()
+    g_train, g_valid = torch.autograd.grad(loss(xt, xv), [xt, xv])
+    gen = torch.Generator().manual_seed(1)
+    for grad, which in ((g_train, 0), (g_valid, 1)):
+        d = torch.randn(x.shape, generator=gen, dtype=torch.float64)
+        eps = 1e-6
+        args_plus = [xt.detach(), xv.detach()]
+        args_minus = [xt.detach(), xv.detach()]
+        args_plus[which] = args_plus[which] + eps * d
+        args_minus[which] = args_minus[which] - eps * d
+        numeric = (loss(*args_plus) - loss(*args_minus)) / (2 * eps)
+        assert float((grad * d).sum()) == pytest.approx(float(numeric), rel=1e-5, abs=1e-9)
+
+
+def _slope_experiment(cls, **params):
+    """Fig. 1 setting on the synthetic oracle: 15 training slopes in [0.37, 1.50], test on the rest."""
+    oracle = SyntheticSlopeOracle()
+    grid = np.round(np.arange(41) * 0.05 + 0.01, 2)
+    inside = grid[(grid >= 0.37) & (grid <= 1.5)]
+    train = np.random.default_rng(0).choice(inside, 15, replace=False)[:, None]
+    test = np.setdiff1d(grid, train[:, 0])[:, None]
+    predictor = cls(seed=0, **params).fit(train, oracle.scores(train), Context(space=oracle.space))
+    return kendalltau(oracle.scores(test), predictor.predict(test)).statistic, predictor
+
+
+def test_trained_dish_ranks_held_out_slopes_better_than_untrained():
+    trained, predictor = _slope_experiment(PetriDish, inner_steps=200, outer_steps=20)
+    untrained, _ = _slope_experiment(PetriDishUntrained, inner_steps=200)
+    assert (
+        predictor.dish_.history[-1] < 0.1 * predictor.dish_.history[0]
+    )  # the outer loop converges
+    assert trained > 0.6 and trained > untrained + 0.3, (trained, untrained)
+
+
+def test_same_seed_same_predictions_other_seed_other_data():
+    oracle = SyntheticSlopeOracle()
+    archs = np.array([[0.4], [0.8], [1.2], [1.6]])
+    ctx = Context(space=oracle.space)
+    a = PetriDish(seed=3, **FAST).fit(archs, oracle.scores(archs), ctx)
+    b = PetriDish(seed=3, **FAST).fit(archs, oracle.scores(archs), ctx)
+    c = PetriDish(seed=4, **FAST).fit(archs, oracle.scores(archs), ctx)
+    test = np.array([[0.1], [0.3], [2.0]])
+    np.testing.assert_array_equal(a.predict(test), b.predict(test))
+    assert not torch.equal(a.dish_.x_train, c.dish_.x_train)
+
+
+def test_hyperparameter_selection_on_a_held_out_half():
+    oracle = SyntheticSlopeOracle()
+    archs = np.round(np.linspace(0.37, 1.5, 12), 2)[:, None]
+    p = PetriDish(select=True, grid={"hidden": [1, 2]}, **FAST).fit(
+        archs, oracle.scores(archs), Context(space=oracle.space)
+    )
+    assert [s["hidden"] for s in p.selection_] == [1, 2]
+    best = min(p.selection_, key=lambda s: s["validation_outer_loss"])
+    assert (
+        p.selected_params_ == {"hidden": best["hidden"]}
+        and p.dish_.params["hidden"] == best["hidden"]
+    )
+
+
+def test_petri_dish_needs_distinct_scores():
+    from spdbench.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="different scores"):
+        PetriDish(**FAST).fit([[0.5], [0.6]], [1.0, 1.0], Context(space=SPACE))
