@@ -28,8 +28,9 @@ def true_accuracy(c: np.ndarray) -> np.ndarray:
 
 
 def _time_constant(c: np.ndarray) -> np.ndarray:
-    """Epochs to get 63% of the way to convergence: small slopes learn slowly."""
-    return np.clip(0.4 + 0.25 / np.maximum(c, 1e-3), 0.5, 40.0)
+    """Epochs to get 63% of the way to convergence: fast everywhere except at tiny slopes, so
+    early epochs already rank slopes much like the last one (as in the real MNIST runs)."""
+    return np.clip(0.3 + 0.02 / np.maximum(c, 1e-3), 0.3, 40.0)
 
 
 class SyntheticSlopeOracle(Oracle):

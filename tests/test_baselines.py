@@ -1,0 +1,52 @@
+"""The baselines of the compare issue: NN surrogate and ASHA."""
+
+import numpy as np
+import pytest
+from scipy.stats import kendalltau
+
+from spdbench.oracles.synthetic import SyntheticSlopeOracle
+from spdbench.predictors import Context
+from spdbench.predictors.asha import ASHA
+from spdbench.predictors.nn_surrogate import NNSurrogate
+
+
+def test_nn_surrogate_learns_inside_its_training_range():
+    oracle = SyntheticSlopeOracle()
+    rng = np.random.default_rng(0)
+    train = rng.uniform(0.01, 2.01, 40)[:, None]
+    test = rng.uniform(0.01, 2.01, 100)[:, None]
+    p = NNSurrogate(steps=600, seed=0).fit(train, oracle.scores(train), Context(space=oracle.space))
+    assert kendalltau(oracle.scores(test), p.predict(test)).statistic > 0.5
+
+
+def test_asha_rungs_costs_and_ranking():
+    oracle = SyntheticSlopeOracle(n_epochs=20)
+    asha = ASHA(eta=4, seed=0)
+    assert asha.rungs(oracle.epochs) == [1, 4, 16]
+    archs = np.round(np.linspace(0.01, 2.01, 64), 6)[:, None]
+    ctx = Context(space=oracle.space, oracle=oracle, metric="valid_acc")
+    asha.fit(archs[:4], oracle.scores(archs[:4]), ctx)
+    oracle.clock.reset()
+    scores = asha.predict(archs, ctx)
+    # 64 candidates to epoch 1, 16 continue to 4, 4 continue to 16; each pays only its extra epochs
+    assert oracle.clock.evaluations == 64 + 16 + 4
+    seeds = np.random.default_rng(0).choice(oracle.seeds, size=64)
+    top = np.argsort(-scores)[:4]
+    full = oracle.query(archs[top], 16, seed=seeds[top], charge=False).cost.sum()
+    one = oracle.query(archs, 1, seed=seeds, charge=False).cost.sum()
+    assert oracle.clock.seconds < one * 16  # far cheaper than training all to 16 epochs
+    assert oracle.clock.seconds > full
+    # Its pick is near the best (its overall tau can be negative: early rungs favour fast
+    # learners, a real short-horizon bias of successive halving on these curves).
+    truth = oracle.scores(archs)
+    assert truth.max() - truth[top[0]] < 1.0
+    # the 4 survivors of the last rung rank above everyone else
+    assert set(top) == set(np.flatnonzero(scores >= np.sort(scores)[-4]))
+
+
+def test_asha_needs_an_oracle():
+    from spdbench.errors import InvalidInputError
+
+    oracle = SyntheticSlopeOracle()
+    with pytest.raises(InvalidInputError, match="needs an oracle"):
+        ASHA().fit([[0.5], [0.6]], [1.0, 2.0], Context(space=oracle.space))
