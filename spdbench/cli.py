@@ -67,7 +67,14 @@ def cli(debug: bool) -> None:
     help="Replicates: independent train/test splits.",
 )
 @click.option(
-    "--train-sizes", default="20", show_default=True, help="Comma-separated train set sizes."
+    "--train-sizes",
+    help="Comma-separated train set sizes [default: the protocol's, 15 for sigmoid-slope, else 20].",
+)
+@click.option(
+    "--protocol",
+    default="auto",
+    show_default=True,
+    help="Split rule: sigmoid-slope (train in 0.37-1.50, test outside, Rawal et al. 4.1), generic, or auto.",
 )
 @click.option(
     "--test-size",
@@ -85,7 +92,13 @@ def cli(debug: bool) -> None:
     show_default=True,
     help="Master seed; every split and predictor seed derives from it.",
 )
-@click.option("--workers", type=int, default=1, show_default=True, help="Local worker processes.")
+@click.option(
+    "--workers",
+    type=int,
+    default=os.cpu_count() or 1,
+    show_default="CPU count",
+    help="Local worker processes (1: in this process).",
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -130,7 +143,7 @@ def compare(
         workers = int(file_workers)
     config = CompareConfig.from_dict(raw)
     out = out or Path("results") / f"compare-{Path(config.benchmark).stem}"
-    prepare(config)  # bad names, metric or sizes fail here, before any progress output
+    prepare(config)  # bad names, metric, protocol or sizes fail here, before any progress output
 
     with _progress() as progress:
         task = progress.add_task("compare", total=None)

@@ -159,6 +159,10 @@ def test_compare_end_to_end_resumes_and_is_reproducible(cli, tmp_path, data_dir)
         "3",
         "--train-sizes",
         "8,15",
+        "--protocol",
+        "generic",
+        "--workers",
+        "1",
         "--out",
         str(out),
     ]
@@ -169,6 +173,7 @@ def test_compare_end_to_end_resumes_and_is_reproducible(cli, tmp_path, data_dir)
     assert len(df) == 2 * 3 * 2 and set(df["predictor"]) == {"knn", "random"}
     assert (df["test_size"] == 41 - df["train_size"]).all()  # finite space: test on all the rest
     assert df["data_checksum"].str.startswith("sha256:").all()
+    assert all(len(p) == n for p, n in zip(df["predictions"], df["test_size"], strict=True))
     record = json.loads(next((out / "runs").glob("*.json")).read_text())
     assert (
         record["seed"] == 0
@@ -240,4 +245,35 @@ def test_workers_give_the_same_numbers(tmp_path):
     pd.testing.assert_frame_equal(
         serial[cols].sort_values(key).reset_index(drop=True),
         pooled[cols].sort_values(key).reset_index(drop=True),
+    )
+
+
+def test_sigmoid_slope_protocol_trains_inside_and_tests_outside(cli, tmp_path, data_dir):
+    out = tmp_path / "fig1"
+    r = cli(
+        "compare",
+        "-b",
+        "slopes-test",
+        "-p",
+        "knn",
+        "--seeds",
+        "2",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+    )
+    assert r.code == 0, r.err
+    df = pd.read_parquet(out / "results.parquet")
+    assert (df["protocol"] == "sigmoid-slope").all() and (df["train_size"] == 15).all()
+    for train, test in zip(df["train_archs"], df["test_archs"], strict=True):
+        assert all(0.37 <= float(a) <= 1.5 for a in train)
+        assert len(test) == 19 and all(not 0.37 <= float(a) <= 1.5 for a in test)
+    assert list(df["train_archs"][0]) != list(df["train_archs"][1])  # replicates differ
+    _one_line_error(
+        cli("compare", "-b", "slopes-test", "-p", "knn", "--train-sizes", "30"), "records 22 slopes"
+    )
+    _one_line_error(
+        cli("compare", "-b", "synthetic-slope", "-p", "knn", "--protocol", "sigmoid-slope"),
+        "needs a recorded",
     )

@@ -22,18 +22,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from spdbench import plugins
 from spdbench.errors import ConfigError, InvalidInputError
 from spdbench.harness import provenance
 from spdbench.harness.metrics import mean_ci, ranking_metrics
+from spdbench.harness.protocols import Protocol, protocol_for
 from spdbench.harness.store import ResultsStore
 from spdbench.io import write_json_atomic
 from spdbench.oracles.base import Oracle
 from spdbench.oracles.catalog import load_oracle
 from spdbench.predictors.base import Context, Predictor
-
-DEFAULT_INFINITE_TEST_SIZE = 200
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,9 @@ class CompareConfig:
     benchmark: str
     predictors: tuple[str, ...]
     seeds: int = 10
-    train_sizes: tuple[int, ...] = (20,)
-    test_size: int | None = None  # None: all other architectures (finite), else 200
+    train_sizes: tuple[int, ...] | None = None  # None: the protocol's default
+    test_size: int | None = None  # None: the protocol's default
+    protocol: str = "auto"  # see spdbench.harness.protocols
     metric: str | None = None  # None: the benchmark's default metric
     fidelity: int | None = None  # None: the last recorded epoch
     seed: int = 0
@@ -56,7 +57,7 @@ class CompareConfig:
             raise ConfigError(f"predictors are listed twice: {','.join(self.predictors)}")
         if self.seeds < 1:
             raise ConfigError(f"seeds must be at least 1, got {self.seeds}")
-        if not self.train_sizes or min(self.train_sizes) < 2:
+        if self.train_sizes is not None and (not self.train_sizes or min(self.train_sizes) < 2):
             raise ConfigError(f"train sizes must be at least 2, got {self.train_sizes}")
         if self.test_size is not None and self.test_size < 2:
             raise ConfigError(f"test size must be at least 2, got {self.test_size}")
@@ -77,8 +78,8 @@ class CompareConfig:
                     data[key] = [p.strip() for p in data[key].split(",") if p.strip()]
                 if key in data:
                     data[key] = tuple(data[key])
-            if "train_sizes" in data:
-                data["train_sizes"] = tuple(int(v) for v in data["train_sizes"])
+            if data.get("train_sizes") is not None:
+                data["train_sizes"] = tuple(_as_int(v, "train_sizes") for v in data["train_sizes"])
             for key in ("seeds", "seed", "test_size", "fidelity"):
                 if data.get(key) is not None:
                     data[key] = _as_int(data[key], key)
@@ -89,7 +90,7 @@ class CompareConfig:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["predictors"] = list(self.predictors)
-        d["train_sizes"] = list(self.train_sizes)
+        d["train_sizes"] = None if self.train_sizes is None else list(self.train_sizes)
         return d
 
     def hash(self) -> str:
@@ -122,18 +123,14 @@ class Job:
         return f"{self.config_hash}/{self.predictor}/r{self.replicate}/n{self.train_size}"
 
 
-def expand_jobs(config: CompareConfig) -> list[Job]:
+def expand_jobs(config: CompareConfig, protocol: Protocol) -> list[Job]:
     """All jobs of a config, in a fixed order."""
     h = config.hash()
-    return [
-        Job(p, r, n, h)
-        for n in config.train_sizes
-        for r in range(config.seeds)
-        for p in config.predictors
-    ]
+    sizes = config.train_sizes or protocol.default_train_sizes
+    return [Job(p, r, n, h) for n in sizes for r in range(config.seeds) for p in config.predictors]
 
 
-def check_config(config: CompareConfig, oracle: Oracle) -> None:
+def check_config(config: CompareConfig, oracle: Oracle) -> Protocol:
     """Fail before any work when names, metric, fidelity or sizes do not fit the benchmark."""
     for name in config.predictors:
         cls = plugins.load("predictor", name)
@@ -141,21 +138,15 @@ def check_config(config: CompareConfig, oracle: Oracle) -> None:
             raise ConfigError(f"predictor plugin {name!r} is not a spdbench Predictor subclass")
     oracle.metric(config.metric)
     oracle.fidelity_index(config.fidelity)
-    size = oracle.space.size
-    if size is not None:
-        need = max(config.train_sizes) + (config.test_size or 2)
-        if need > size:
-            raise ConfigError(
-                f"benchmark {oracle.name!r} holds {size} architectures; train size "
-                f"{max(config.train_sizes)} plus test size {config.test_size or 2} do not fit"
-            )
+    protocol = protocol_for(config.protocol, oracle)
+    protocol.check(oracle, config.train_sizes or protocol.default_train_sizes, config.test_size)
+    return protocol
 
 
-def prepare(config: CompareConfig) -> Oracle:
+def prepare(config: CompareConfig) -> tuple[Oracle, Protocol]:
     """Load the benchmark and check the config against it (cached per process)."""
     oracle = _oracle(config.benchmark)
-    check_config(config, oracle)
-    return oracle
+    return oracle, check_config(config, oracle)
 
 
 def split(
@@ -163,13 +154,7 @@ def split(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The train and test architectures of a replicate (same for every predictor)."""
     rng = np.random.default_rng([config.seed, replicate, train_size])
-    size = oracle.space.size
-    if size is not None:
-        test_size = config.test_size or size - train_size
-    else:
-        test_size = config.test_size or DEFAULT_INFINITE_TEST_SIZE
-    archs = oracle.sample(train_size + test_size, rng, unique=True)
-    return archs[:train_size], archs[train_size:]
+    return protocol_for(config.protocol, oracle).split(oracle, rng, train_size, config.test_size)
 
 
 def predictor_seed(config: CompareConfig, replicate: int) -> int:
@@ -187,7 +172,16 @@ def _oracle(name: str) -> Oracle:
 
 
 def run_job(config: CompareConfig, job: Job) -> dict[str, Any]:
-    """Run one job and return its results row."""
+    """Run one job (on one torch thread, so the numbers do not depend on --workers)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _run_job(config, job)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_job(config: CompareConfig, job: Job) -> dict[str, Any]:
     oracle = _oracle(config.benchmark)
     metric = oracle.metric(config.metric)
     train, test = split(config, oracle, job.replicate, job.train_size)
@@ -229,6 +223,7 @@ def run_job(config: CompareConfig, job: Job) -> dict[str, Any]:
         "data_checksum": oracle.checksum,
         "metric": metric.name,
         "fidelity": gt.fidelity,
+        "protocol": protocol_for(config.protocol, oracle).name,
         "predictor": job.predictor,
         "predictor_params": json.dumps(predictor.get_params(), sort_keys=True, default=str),
         "replicate": job.replicate,
@@ -243,6 +238,10 @@ def run_job(config: CompareConfig, job: Job) -> dict[str, Any]:
         "predict_s": predict_s,
         "predict_sim_s": sim2 - sim1,
         "query_time_s": (predict_s + (sim2 - sim1)) / len(test),
+        "train_archs": oracle.space.format(train),
+        "test_archs": oracle.space.format(test),
+        "truth": truth.tolist(),
+        "predictions": predicted.tolist(),
         "versions": json.dumps(provenance.versions(), sort_keys=True),
         "finished_at": provenance.now(),
     }
@@ -250,12 +249,7 @@ def run_job(config: CompareConfig, job: Job) -> dict[str, Any]:
 
 
 def _worker_init() -> None:
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    torch.set_num_threads(1)
 
 
 def run_compare(
@@ -272,7 +266,7 @@ def run_compare(
     """
     if workers < 1:
         raise InvalidInputError(f"workers must be at least 1, got {workers}")
-    oracle = prepare(config)
+    oracle, protocol = prepare(config)
     store = ResultsStore(out)
     write_json_atomic(
         Path(out) / "runs" / f"{config.hash()}.json",
@@ -288,7 +282,7 @@ def run_compare(
             "started_at": provenance.now(),
         },
     )
-    jobs = expand_jobs(config)
+    jobs = expand_jobs(config, protocol)
     done = store.finished()
     todo = [j for j in jobs if j.key not in done]
     if on_start:

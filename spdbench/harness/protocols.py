@@ -1,0 +1,113 @@
+"""How a compare job chooses its training and test architectures.
+
+- `generic`: a random train set of the requested size from the space and a disjoint test set
+  (all other architectures of a finite space, else `test_size`, default 200).
+- `sigmoid-slope` (Rawal et al. 2020, Sec. 4.1): training slopes drawn at random from the
+  restricted interval 0.37-1.50 (15 by default, as in Fig. 1), test on every recorded slope
+  outside it. The paper draws 30 points there and keeps 15 for hyperparameter selection; a
+  41-slope grid holds only 22 slopes in the interval, so the selection half, when a predictor
+  asks for it (`select`), comes out of the training points, as App. A.1 describes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+
+from spdbench.errors import ConfigError
+from spdbench.oracles.base import Oracle
+
+DEFAULT_INFINITE_TEST_SIZE = 200
+
+
+class Protocol(ABC):
+    """A rule for train/test splits."""
+
+    name: ClassVar[str]
+    default_train_sizes: ClassVar[tuple[int, ...]]
+
+    @abstractmethod
+    def check(self, oracle: Oracle, train_sizes: tuple[int, ...], test_size: int | None) -> None:
+        """Raise ConfigError when the sizes cannot be met on `oracle`."""
+
+    @abstractmethod
+    def split(
+        self, oracle: Oracle, rng: np.random.Generator, train_size: int, test_size: int | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(train, test) genotype arrays."""
+
+
+class GenericProtocol(Protocol):
+    name = "generic"
+    default_train_sizes = (20,)
+
+    def check(self, oracle: Oracle, train_sizes: tuple[int, ...], test_size: int | None) -> None:
+        size = oracle.space.size
+        if size is not None and max(train_sizes) + (test_size or 2) > size:
+            raise ConfigError(
+                f"benchmark {oracle.name!r} holds {size} architectures; train size "
+                f"{max(train_sizes)} plus test size {test_size or 2} do not fit"
+            )
+
+    def split(self, oracle, rng, train_size, test_size):
+        size = oracle.space.size
+        if size is not None:
+            test_size = test_size or size - train_size
+        else:
+            test_size = test_size or DEFAULT_INFINITE_TEST_SIZE
+        archs = oracle.sample(train_size + test_size, rng, unique=True)
+        return archs[:train_size], archs[train_size:]
+
+
+class SigmoidSlopeProtocol(Protocol):
+    name = "sigmoid-slope"
+    default_train_sizes = (15,)
+    interval = (0.37, 1.50)
+
+    def _pool(self, oracle: Oracle) -> tuple[np.ndarray, np.ndarray]:
+        if oracle.space.name != "sigmoid-slope" or oracle.space.size is None:
+            raise ConfigError(
+                f"the sigmoid-slope protocol needs a recorded sigmoid-slope benchmark; {oracle.name!r} is not one"
+            )
+        archs = oracle.enumerate()
+        lo, hi = self.interval
+        inside = (archs[:, 0] >= lo) & (archs[:, 0] <= hi)
+        return archs[inside], archs[~inside]
+
+    def check(self, oracle, train_sizes, test_size):
+        inside, outside = self._pool(oracle)
+        if max(train_sizes) > len(inside):
+            raise ConfigError(
+                f"{oracle.name!r} records {len(inside)} slopes in {self.interval}; cannot draw {max(train_sizes)}"
+            )
+        if len(outside) < 2:
+            raise ConfigError(
+                f"{oracle.name!r} records fewer than 2 slopes outside {self.interval} to test on"
+            )
+        if test_size is not None:
+            raise ConfigError(
+                "the sigmoid-slope protocol tests on every slope outside the interval: drop --test-size"
+            )
+
+    def split(self, oracle, rng, train_size, test_size):
+        inside, outside = self._pool(oracle)
+        pick = rng.choice(len(inside), size=train_size, replace=False)
+        return inside[np.sort(pick)], outside
+
+
+PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (GenericProtocol(), SigmoidSlopeProtocol())}
+
+
+def protocol_for(name: str, oracle: Oracle) -> Protocol:
+    """The protocol called `name`; 'auto' picks sigmoid-slope for recorded slope benchmarks."""
+    if name == "auto":
+        name = (
+            "sigmoid-slope"
+            if oracle.space.name == "sigmoid-slope" and oracle.space.size is not None
+            else "generic"
+        )
+    if name not in PROTOCOLS:
+        raise ConfigError(f"unknown protocol {name!r}; valid: auto, {', '.join(PROTOCOLS)}")
+    return PROTOCOLS[name]
