@@ -72,6 +72,8 @@ def test_plugin_runs_through_the_cli_without_changing_spdbench(tiny_plugin, tmp_
             "tiny-linear,random",
             "--seeds",
             "2",
+            "--workers",
+            "1",
             "--out",
             str(out),
         ],

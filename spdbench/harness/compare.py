@@ -34,6 +34,7 @@ from spdbench.io import write_json_atomic
 from spdbench.oracles.base import Oracle
 from spdbench.oracles.catalog import load_oracle
 from spdbench.predictors.base import Context, Predictor
+from spdbench.torch_utils import torch_threads
 
 
 @dataclass(frozen=True)
@@ -173,12 +174,8 @@ def _oracle(name: str) -> Oracle:
 
 def run_job(config: CompareConfig, job: Job) -> dict[str, Any]:
     """Run one job (on one torch thread, so the numbers do not depend on --workers)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         return _run_job(config, job)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _run_job(config: CompareConfig, job: Job) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import torch
 from spdbench.errors import InvalidInputError
 from spdbench.predictors.base import Context, Predictor
 from spdbench.spaces.motifs import MotifNetworks, bce_per_network
+from spdbench.torch_utils import torch_threads
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
@@ -137,6 +138,10 @@ class PetriDish(Predictor):
             raise InvalidInputError(
                 "petri-dish needs at least 2 training architectures with different scores"
             )
+        with torch_threads(1):
+            self._fit_on_one_thread(archs, scores, context)
+
+    def _fit_on_one_thread(self, archs: np.ndarray, scores: np.ndarray, context: Context) -> None:
         params = self.get_params()
         if self.select:
             params = {**params, **self._select(archs, scores, context)}
@@ -174,7 +179,8 @@ class PetriDish(Predictor):
         return best
 
     def _predict(self, archs: np.ndarray, context: Context) -> np.ndarray:
-        return self.dish_.predict(archs, context)
+        with torch_threads(1):
+            return self.dish_.predict(archs, context)
 
 
 class PetriDishUntrained(PetriDish):
@@ -185,7 +191,10 @@ class PetriDishUntrained(PetriDish):
 
     def _fit(self, archs: np.ndarray, scores: np.ndarray, context: Context) -> None:
         self.selected_params_ = {}
-        self.dish_ = _train_dish(archs, scores, context, {**self.get_params(), "outer_steps": 0})
+        with torch_threads(1):
+            self.dish_ = _train_dish(
+                archs, scores, context, {**self.get_params(), "outer_steps": 0}
+            )
 
 
 class _Dish:
