@@ -165,9 +165,11 @@ def compare(
 
         rows = run_compare(config, out, workers=workers, on_start=started, on_done=finished)
     _print_summary(summarize(rows), config)
-    console.print(
-        f"results: {out}/results.parquet  (config {config.hash()}, record in {out}/runs/)"
-    )
+    from spdbench.report.compare_report import write_report
+
+    report_md = write_report(out, config_hash=config.hash(), command=f"spdbench report {out}")
+    console.print(f"results: {out}/results.parquet (config {config.hash()}, record in {out}/runs/)")
+    console.print(f"report: {report_md}")
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:
@@ -227,6 +229,28 @@ def _print_summary(summary: Any, config: Any) -> None:
 # ---------------------------------------------------------------------------------------------
 # benchmarks and predictors
 # ---------------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("results", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write [default: RESULTS].",
+)
+@click.option("--config-hash", help="Which config of the store [default: the most recent].")
+def report(results: Path, out: Path | None, config_hash: str | None) -> None:
+    """Markdown table and figures (Fig. 1 reproduction, tau vs train size, init vs query time)
+    from a results folder written by `spdbench compare`; nothing is recomputed."""
+    from spdbench.report.compare_report import write_report
+
+    args = (
+        f"spdbench report {results}"
+        + (f" --out {out}" if out else "")
+        + (f" --config-hash {config_hash}" if config_hash else "")
+    )
+    path = write_report(results, out, config_hash, command=args)
+    console.print(f"wrote {path} and its figures")
+
+
 @cli.group()
 def benchmarks() -> None:
     """List, describe and query the installed benchmarks (oracles)."""

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 SUBCOMMANDS = [
-    ["compare"], ["search"], ["figures"], ["figures", "groundtruth-curve"], ["groundtruth"], ["groundtruth", "sigmoid-slope"],
+    ["compare"], ["report"], ["search"], ["figures"], ["figures", "groundtruth-curve"], ["groundtruth"], ["groundtruth", "sigmoid-slope"],
     ["benchmarks"], ["benchmarks", "list"], ["benchmarks", "info"], ["benchmarks", "query"],
     ["predictors"], ["predictors", "list"],
 ]  # fmt: skip
@@ -277,3 +277,35 @@ def test_sigmoid_slope_protocol_trains_inside_and_tests_outside(cli, tmp_path, d
         cli("compare", "-b", "synthetic-slope", "-p", "knn", "--protocol", "sigmoid-slope"),
         "needs a recorded",
     )
+
+
+def test_report_from_the_store_only(cli, tmp_path, data_dir):
+    out = tmp_path / "fig1"
+    assert (
+        cli(
+            "compare",
+            "-b",
+            "slopes-test",
+            "-p",
+            "knn,random",
+            "--seeds",
+            "2",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+        ).code
+        == 0
+    )
+    md = (out / "report.md").read_text()
+    assert "| knn | 15 | 2 |" in md and "tau left of interval" in md
+    for png in ("fig1.png", "tau_vs_train_size.png", "init_vs_query.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+    df = pd.read_parquet(out / "results.parquet")
+    assert df["kendall_tau_left"].between(-1, 1).all()
+    again = cli("report", str(out), "--out", str(tmp_path / "rep"))
+    assert (
+        again.code == 0
+        and (tmp_path / "rep" / "report.md").read_text().split("\n")[4:] == md.split("\n")[4:]
+    )
+    _one_line_error(cli("report", str(tmp_path / "empty")), "holds no results")

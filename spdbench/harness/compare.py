@@ -228,6 +228,7 @@ def _run_job(config: CompareConfig, job: Job) -> dict[str, Any]:
         "train_size": len(train),
         "test_size": len(test),
         **ranking_metrics(truth, predicted),
+        **protocol_for(config.protocol, oracle).extra_metrics(test, truth, predicted),
         "train_gt_sim_s": gt_cost,
         "fit_sim_s": sim1 - sim0,
         "fit_s": fit_s,

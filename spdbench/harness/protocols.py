@@ -17,6 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from spdbench.errors import ConfigError
+from spdbench.harness.metrics import ranking_metrics
 from spdbench.oracles.base import Oracle
 
 DEFAULT_INFINITE_TEST_SIZE = 200
@@ -37,6 +38,12 @@ class Protocol(ABC):
         self, oracle: Oracle, rng: np.random.Generator, train_size: int, test_size: int | None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(train, test) genotype arrays."""
+
+    def extra_metrics(
+        self, test: np.ndarray, truth: np.ndarray, predicted: np.ndarray
+    ) -> dict[str, float]:
+        """Protocol-specific metrics stored with each job (none by default)."""
+        return {}
 
 
 class GenericProtocol(Protocol):
@@ -90,6 +97,14 @@ class SigmoidSlopeProtocol(Protocol):
             raise ConfigError(
                 "the sigmoid-slope protocol tests on every slope outside the interval: drop --test-size"
             )
+
+    def extra_metrics(self, test, truth, predicted):
+        """Kendall tau on the test slopes left of the interval: does the predictor see the
+        falloff left of the peak (Fig. 1)? NaN when fewer than 2 such slopes."""
+        left = test[:, 0] < self.interval[0]
+        if left.sum() < 2:
+            return {"kendall_tau_left": float("nan")}
+        return {"kendall_tau_left": ranking_metrics(truth[left], predicted[left])["kendall_tau"]}
 
     def split(self, oracle, rng, train_size, test_size):
         inside, outside = self._pool(oracle)

@@ -1,0 +1,215 @@
+"""The compare report: a markdown table and figures, read only from the results store.
+
+1. Fig. 1 reproduction (sigmoid-slope protocol): normalised ground truth against slope, each
+   predictor's normalised test predictions (mean over replicates, ±1 std band), the training
+   interval shaded.
+2. Kendall tau against train size (mean ± 95% interval).
+3. Init time against query time per predictor (White et al.'s framing), log-log.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from spdbench.errors import DataFileError
+from spdbench.harness.compare import summarize
+from spdbench.harness.metrics import mean_ci
+from spdbench.harness.protocols import SigmoidSlopeProtocol
+from spdbench.harness.store import ResultsStore
+from spdbench.io import atomic_path
+from spdbench.oracles.catalog import load_oracle
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def _z(v: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
+    ref = v if ref is None else ref
+    sd = ref.std()
+    return (v - ref.mean()) / (sd if sd > 0 else 1.0)
+
+
+def latest_config(rows: pd.DataFrame) -> str:
+    """The config hash of the most recently finished job."""
+    return str(rows.sort_values("finished_at")["config_hash"].iloc[-1])
+
+
+def figure_fig1(rows: pd.DataFrame, path: Path) -> None:
+    """Normalised truth on every recorded slope and normalised predictions on the test slopes."""
+    benchmark = rows["benchmark"].iloc[0]
+    oracle = load_oracle(benchmark)
+    metric = oracle.metric(rows["metric"].iloc[0])
+    fidelity = int(rows["fidelity"].iloc[0])
+    slopes = oracle.enumerate()
+    truth_all = metric.sign * oracle.query(slopes, fidelity, charge=False).metrics[metric.name]
+    first = rows.iloc[0]
+    test = np.array([float(a) for a in first["test_archs"]])
+    truth_test = np.asarray(first["truth"], dtype=float)
+    fig, ax = plt.subplots(figsize=(7.2, 4.4), dpi=120)
+    lo, hi = SigmoidSlopeProtocol.interval
+    ax.axvspan(lo, hi, color="tab:blue", alpha=0.12, label="training interval")
+    ax.plot(
+        slopes[:, 0],
+        _z(truth_all, truth_test),
+        "D",
+        color="tab:blue",
+        ms=4,
+        label=f"ground truth ({metric.name})",
+    )
+    for i, (name, grp) in enumerate(rows.groupby("predictor", sort=False)):
+        preds = np.stack([_z(np.asarray(p, dtype=float)) for p in grp["predictions"]])
+        mean, sd = preds.mean(axis=0), preds.std(axis=0)
+        order = np.argsort(test)
+        color = f"C{i + 1}"
+        ax.plot(
+            test[order],
+            mean[order],
+            "D-",
+            color=color,
+            ms=3.5,
+            lw=1,
+            label=f"{name} (n={len(grp)})",
+        )
+        ax.fill_between(
+            test[order], (mean - sd)[order], (mean + sd)[order], color=color, alpha=0.15
+        )
+    ax.set(xlabel="sigmoid slope c", ylabel="normalised performance (z-score on test slopes)")
+    ax.set_title(
+        f"{benchmark}: predictions on test slopes (Rawal et al. 2020, Fig. 1)", fontsize=10
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    _save(fig, path)
+
+
+def _break_gaps(x: np.ndarray, *ys: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Insert NaN where x jumps by more than twice its usual step, so lines do not bridge
+    the training interval."""
+    if len(x) < 3:
+        return (x, *ys)
+    steps = np.diff(x)
+    cut = np.flatnonzero(steps > 2 * np.median(steps)) + 1
+    return tuple(np.insert(np.asarray(v, dtype=float), cut, np.nan) for v in (x, *ys))
+
+
+def figure_tau_vs_size(summary: pd.DataFrame, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(5.6, 4.0), dpi=120)
+    for name, grp in summary.groupby("predictor", sort=False):
+        ax.errorbar(
+            grp["train_size"],
+            grp["kendall_tau"],
+            yerr=grp["kendall_tau_ci"],
+            marker="o",
+            capsize=3,
+            label=name,
+        )
+    ax.set(
+        xlabel="training architectures",
+        ylabel="Kendall tau (mean ± 95% interval)",
+        title="ranking quality",
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def figure_init_vs_query(summary: pd.DataFrame, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(5.6, 4.0), dpi=120)
+    for name, grp in summary.groupby("predictor", sort=False):
+        ax.scatter(grp["init_time_s"], np.maximum(grp["query_time_s"], 1e-9), s=40, label=name)
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="init time, s (simulated ground truth + fit)",
+        ylabel="query time per architecture, s",
+    )
+    ax.set_title("set-up cost against query cost", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def markdown_table(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
+    cols = [
+        ("kendall_tau", "Kendall tau", ".3f"),
+        ("spearman", "Spearman", ".3f"),
+        ("top_k_precision", "top-10%", ".2f"),
+        ("regret", "regret", ".3f"),
+        ("init_time_s", "init s", ".4g"),
+        ("query_time_s", "query s/arch", ".2e"),
+    ]
+    extra = "kendall_tau_left" in rows and rows["kendall_tau_left"].notna().any()
+    head = (
+        ["predictor", "n train", "runs"]
+        + [c[1] for c in cols]
+        + (["tau left of interval"] if extra else [])
+    )
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in summary.iterrows():
+        cells = [r["predictor"], str(r["train_size"]), str(r["runs"])]
+        cells += [f"{r[m]:{f}} ± {r[m + '_ci']:{f}}" for m, _, f in cols]
+        if extra:
+            sel = rows[
+                (rows["predictor"] == r["predictor"]) & (rows["train_size"] == r["train_size"])
+            ]
+            m, h = mean_ci(sel["kendall_tau_left"].to_numpy())
+            cells.append(f"{m:.3f} ± {h:.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_report(
+    results: Path, out: Path | None = None, config_hash: str | None = None, command: str = ""
+) -> Path:
+    """Write report.md and figures for one config of a results folder; returns the .md path."""
+    rows = ResultsStore(results).read()
+    if rows.empty:
+        raise DataFileError(
+            f"{results} holds no results; run `spdbench compare --out {results}` first"
+        )
+    config_hash = config_hash or latest_config(rows)
+    rows = rows[rows["config_hash"] == config_hash].reset_index(drop=True)
+    if rows.empty:
+        raise DataFileError(f"{results} has no results for config {config_hash}")
+    out = out or results
+    summary = summarize(rows)
+    bench = rows["benchmark"].iloc[0]
+    figures = []
+    if (rows["protocol"] == "sigmoid-slope").all():
+        figure_fig1(rows, out / "fig1.png")
+        figures.append(("Fig. 1 reproduction", "fig1.png"))
+    figure_tau_vs_size(summary, out / "tau_vs_train_size.png")
+    figures.append(("Kendall tau against train size", "tau_vs_train_size.png"))
+    figure_init_vs_query(summary, out / "init_vs_query.png")
+    figures.append(("Init time against query time", "init_vs_query.png"))
+    text = [
+        f"# compare: {bench}",
+        "",
+        f"Regenerate: `{command}`" if command else "",
+        "",
+        f"Config `{config_hash}` (full record in `runs/{config_hash}.json`), protocol {rows['protocol'].iloc[0]}, "
+        f"metric {rows['metric'].iloc[0]} at epoch {rows['fidelity'].iloc[0]}, data checksum `{rows['data_checksum'].iloc[0]}`. "
+        "Mean ± 95% interval over replicates. Init time: simulated training cost of the training set plus measured "
+        "fit time (plus simulated time the predictor spent); query time per architecture: measured predict time "
+        "(plus simulated time spent).",
+        "",
+        markdown_table(rows, summary),
+        "",
+    ]
+    for title, file in figures:
+        text += [f"## {title}", "", f"![{title}]({file})", ""]
+    path = out / "report.md"
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(text))
+    return path
