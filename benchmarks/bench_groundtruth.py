@@ -18,12 +18,8 @@ import torch
 
 from spdbench.errors import DataFileError
 from spdbench.groundtruth import idx
-from spdbench.groundtruth.sigmoid_slope import (
-    PAPER_SLOPES,
-    SigmoidSlopeConfig,
-    SigmoidSlopeTrainer,
-    resolve_device,
-)
+from spdbench.groundtruth.sigmoid_slope import PAPER_SLOPES, SigmoidSlopeConfig, SigmoidSlopeTrainer
+from spdbench.torch_utils import resolve_device
 
 STEPS_PER_EPOCH = 1000  # 50,000 images / batch 50
 

@@ -75,13 +75,7 @@ def check_predictor(
     train, test = archs[:n_train], archs[n_train:]
     gt = oracle.query(train, seed=rng.choice(oracle.seeds, size=n_train), curves=True, charge=False)
     scores = oracle.metric().sign * gt.metrics[oracle.default_metric]
-    context = Context(
-        space=oracle.space,
-        oracle=oracle if "oracle" in cls.needs else None,
-        metric=oracle.default_metric,
-        fidelity=gt.fidelity,
-        curves=gt.curves,
-    )
+    context = Context.for_predictor(cls, oracle, oracle.default_metric, gt)
 
     # -- predict before fit
     _expect(

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import torch
 
+from spdbench.errors import ConfigError
+
 
 @contextlib.contextmanager
 def torch_threads(n: int) -> Iterator[None]:
@@ -21,3 +23,14 @@ def torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def resolve_device(device: str) -> torch.device:
+    """'auto' -> CUDA when available, else CPU; a clear error when CUDA is asked for but absent."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"unknown device {device!r}; use auto, cpu or cuda")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for but torch sees no CUDA device; use cpu")
+    return torch.device(device)

@@ -31,6 +31,7 @@ from spdbench.io import atomic_path
 from spdbench.oracles.base import Metric
 from spdbench.oracles.cached_runs import CachedRuns, write_cached_runs
 from spdbench.spaces.slope import SlopeSpace
+from spdbench.torch_utils import resolve_device
 
 PAPER_SLOPES = tuple(float(v) for v in np.round(np.arange(41) * 0.05 + 0.01, 2))
 METRICS = {
@@ -105,19 +106,6 @@ def make_adam(params: Any, lr: float, weight_decay: float) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, TypeError):  # older torch or an unsupported device
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-
-
-def resolve_device(device: str) -> torch.device:
-    """'auto' -> CUDA when available, else CPU; a clear error when CUDA is asked for but absent."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            "--device cuda was asked for but torch sees no CUDA device; use --device cpu"
-        )
-    if device not in ("cpu", "cuda"):
-        raise ConfigError(f"unknown device {device!r}; use auto, cpu or cuda")
-    return torch.device(device)
 
 
 class SigmoidSlopeTrainer:

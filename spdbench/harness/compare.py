@@ -194,13 +194,7 @@ def _run_job(config: CompareConfig, job: Job) -> dict[str, Any]:
     )
     train_scores = metric.sign * gt.metrics[metric.name]
     truth = metric.sign * oracle.query(test, config.fidelity, charge=False).metrics[metric.name]
-    context = Context(
-        space=oracle.space,
-        oracle=oracle if "oracle" in cls.needs else None,
-        metric=metric.name,
-        fidelity=gt.fidelity,
-        curves=gt.curves,
-    )
+    context = Context.for_predictor(cls, oracle, metric.name, gt)
 
     sim0 = oracle.clock.seconds
     t0 = time.perf_counter()

@@ -40,6 +40,20 @@ class Context:
     fidelity: int | None = None  # the fidelity the scores were read at
     curves: dict[str, np.ndarray] = field(default_factory=dict)  # metric -> (n_train, epochs)
 
+    @classmethod
+    def for_predictor(
+        cls, predictor: type[Predictor], oracle: Oracle, metric: str, ground_truth: Any
+    ) -> Context:
+        """What `predictor` needs, and only that: the oracle is handed over only to predictors
+        that declare "oracle" (they pay for what they query), curves come from `ground_truth`."""
+        return cls(
+            space=oracle.space,
+            oracle=oracle if "oracle" in predictor.needs else None,
+            metric=metric,
+            fidelity=ground_truth.fidelity,
+            curves=ground_truth.curves,
+        )
+
 
 class Predictor(ABC):
     """Base class of all performance predictors."""

@@ -22,7 +22,7 @@ import torch
 from spdbench.errors import InvalidInputError
 from spdbench.predictors.base import Context, Predictor
 from spdbench.spaces.motifs import MotifNetworks, bce_per_network
-from spdbench.torch_utils import torch_threads
+from spdbench.torch_utils import resolve_device, torch_threads
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
@@ -215,7 +215,7 @@ class _Dish:
     def predict(self, archs: np.ndarray, context: Context) -> np.ndarray:
         """Sec. 3.2: train each new motif on the optimised data; score = -inner valid loss."""
         p = self.params
-        device = _device(p["device"])
+        device = resolve_device(p["device"])
         nets = _nets(context, archs, p, device)
         with torch.no_grad():
             loss = inner_valid_loss(
@@ -223,16 +223,6 @@ class _Dish:
                 self.labels.to(device), p["inner_steps"], p["inner_lr"], p["inner_l2"],
             )  # fmt: skip
         return -loss.double().cpu().numpy()
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InvalidInputError(
-            "petri-dish device 'cuda' was asked for but torch sees no CUDA device"
-        )
-    return torch.device(name)
 
 
 def _nets(
@@ -250,7 +240,7 @@ def _train_dish(
     archs: np.ndarray, scores: np.ndarray, context: Context, p: dict[str, Any]
 ) -> _Dish:
     """Sec. 3.1: initialise theta_init and S_train = S_valid, then run the outer loop."""
-    device = _device(p["device"])
+    device = resolve_device(p["device"])
     gen = torch.Generator().manual_seed(int(p["seed"]))
     nets = _nets(context, archs, p, device)
     theta0 = nets.init_params(gen, p["init_scale"], torch.float32).to(device)
