@@ -140,7 +140,9 @@ def compare(
     if out is None and file_out:
         out = Path(file_out)
     if ctx.get_parameter_source("workers") == ParameterSource.DEFAULT and file_workers is not None:
-        workers = int(file_workers)
+        if not isinstance(file_workers, int) or isinstance(file_workers, bool):
+            raise ConfigError(f"workers must be an integer, got {file_workers!r}")
+        workers = file_workers
     config = CompareConfig.from_dict(raw)
     out = out or Path("results") / f"compare-{Path(config.benchmark).stem}"
     prepare(config)  # bad names, metric, protocol or sizes fail here, before any progress output

@@ -90,3 +90,12 @@ def test_random_predictor_scores_depend_on_seed_not_on_order():
     np.testing.assert_array_equal(p.predict(archs[::-1]), p.predict(archs)[::-1])
     q = RandomPredictor(seed=2).fit(archs, np.arange(10.0), context)
     assert not np.array_equal(p.predict(archs), q.predict(archs))
+
+
+def test_only_predictors_that_declare_it_get_the_oracle():
+    from spdbench.predictors.asha import ASHA
+
+    oracle = SyntheticSlopeOracle(n_seeds=2, n_epochs=4)
+    gt = oracle.query([[0.5], [0.9]], curves=True, charge=False)
+    assert Context.for_predictor(KNNPredictor, oracle, "valid_acc", gt).oracle is None
+    assert Context.for_predictor(ASHA, oracle, "valid_acc", gt).oracle is oracle
