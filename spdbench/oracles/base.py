@@ -75,10 +75,14 @@ class Oracle(ABC):
     # ---- what subclasses provide ------------------------------------------------------------
     @abstractmethod
     def _records(
-        self, g: np.ndarray, seeds: np.ndarray
-    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Raw records for validated rows `g` and seed values `seeds` of shape (n, s):
-        ({metric: (n, s, E)}, train_time (n, s, E)), E = len(self.epochs)."""
+        self, g: np.ndarray, seeds: np.ndarray | None, k: int, curves: bool
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
+        """Records of validated rows `g` at epoch index `k`.
+
+        `seeds`: (n, s) seed values to replay, or None for the mean over all recorded seeds
+        (an oracle may then return it directly with s = 1). Returns (values {metric: (n, s)},
+        cost (n, s) = training seconds up to epoch k, curves {metric: (n, s, k+1)} or {}).
+        """
 
     def info(self) -> dict[str, Any]:
         """A JSON-able summary for `spdbench benchmarks list/info` and run records."""
@@ -122,9 +126,7 @@ class Oracle(ABC):
             )
         return int(hits[0])
 
-    def _seed_matrix(self, n: int, seed: int | np.ndarray | None) -> np.ndarray:
-        if seed is None:
-            return np.broadcast_to(self.seeds, (n, len(self.seeds)))
+    def _seed_matrix(self, n: int, seed: int | np.ndarray) -> np.ndarray:
         s = np.asarray(seed, dtype=np.int64)
         if s.ndim == 0:
             s = np.full(n, int(s))
@@ -156,22 +158,19 @@ class Oracle(ABC):
         """Recorded metrics of `archs` at `fidelity` (see the module docstring)."""
         g = self.space.as_genotypes(archs)
         k = self.fidelity_index(fidelity)
-        seeds = self._seed_matrix(g.shape[0], seed)
-        values, times = self._records(g, seeds)
-        # Cost of one training run to epoch k, averaged over the replayed seeds.
-        cost = times[:, :, : k + 1].sum(axis=2).mean(axis=1)
-        final = {name: _seed_mean(v[:, :, k]) for name, v in values.items()}
-        lc = {name: _seed_mean(v[:, :, : k + 1]) for name, v in values.items()} if curves else {}
+        seeds = None if seed is None else self._seed_matrix(g.shape[0], seed)
+        values, times, lc = self._records(g, seeds, k, curves)
+        cost = times.mean(axis=1)  # one training run to epoch k, averaged over replayed seeds
         if charge:
             self.clock.charge(cost, evaluations=g.shape[0])
         return QueryResult(
             archs=g,
             fidelity=int(self.epochs[k]),
-            seeds=None if seed is None else seeds[:, 0].copy(),
-            metrics=final,
+            seeds=None if seeds is None else seeds[:, 0].copy(),
+            metrics={name: _seed_mean(v) for name, v in values.items()},
             cost=cost,
             epochs=self.epochs[: k + 1].copy(),
-            curves=lc,
+            curves={name: _seed_mean(v) for name, v in lc.items()},
         )
 
     def scores(self, archs: Any, metric: str | None = None, **query: Any) -> np.ndarray:

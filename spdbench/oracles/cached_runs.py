@@ -32,6 +32,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,6 +251,9 @@ class CachedRunsOracle(Oracle):
         self.epochs = np.asarray(runs.epochs, dtype=np.int64)
         self.seeds = np.asarray(runs.seeds, dtype=np.int64)
         self.checksum = runs.content_checksum()
+        # Training time up to each epoch; seed means are computed on first use.
+        self._cum_time = np.cumsum(runs.train_time, axis=2)
+        self._means: tuple[dict[str, np.ndarray], np.ndarray] | None = None
         keys = self.space.keys(runs.archs)
         self._order = np.argsort(keys, kind="stable")
         self._sorted_keys = keys[self._order]
@@ -273,16 +277,31 @@ class CachedRunsOracle(Oracle):
         return self._order[pos]
 
     def _records(
-        self, g: np.ndarray, seeds: np.ndarray
-    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        rows = self.rows(g)[:, None]
-        cols = (
+        self, g: np.ndarray, seeds: np.ndarray | None, k: int, curves: bool
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
+        rows = self.rows(g)
+        if seeds is None:  # the seed mean, precomputed once: one gather per metric
+            means, cum = self._seed_means()
+            values = {name: v[rows, k][:, None] for name, v in means.items()}
+            lc = {name: v[rows, : k + 1][:, None, :] for name, v in means.items()} if curves else {}
+            return values, cum[rows, k][:, None], lc
+        r = rows[:, None]
+        c = (
             np.searchsorted(self.seeds, seeds)
             if _is_sorted(self.seeds)
             else _index_of(self.seeds, seeds)
         )
-        values = {k: v[rows, cols] for k, v in self.runs.metrics.items()}
-        return values, self.runs.train_time[rows, cols]
+        values = {name: v[r, c, k] for name, v in self.runs.metrics.items()}
+        lc = {name: v[r, c, : k + 1] for name, v in self.runs.metrics.items()} if curves else {}
+        return values, self._cum_time[r, c, k], lc
+
+    def _seed_means(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        if self._means is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN stays NaN
+                means = {name: np.nanmean(v, axis=1) for name, v in self.runs.metrics.items()}
+            self._means = (means, self._cum_time.mean(axis=1))
+        return self._means
 
     def info(self) -> dict[str, Any]:
         out = super().info()

@@ -64,32 +64,42 @@ class SyntheticSlopeOracle(Oracle):
         }
         self.default_metric = "valid_acc"
 
-    def _records(
-        self, g: np.ndarray, seeds: np.ndarray
+    def _curves(
+        self, g: np.ndarray, seeds: np.ndarray, n_epochs: int
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Every metric and the per-epoch training time for epochs 1..n_epochs: (n, s, n_epochs)."""
         c = g[:, 0][:, None, None]
         key = self.space.keys(g)[:, None, None]
         s = seeds[:, :, None]
-        e = self.epochs[None, None, :].astype(np.float64)
+        epochs = self.epochs[None, None, :n_epochs]
+        e = epochs.astype(np.float64)
         run_noise = self.noise * hashing.normal(key, s, 0)  # one offset per training run
-        step_noise = 0.3 * self.noise * hashing.normal(key, s, self.epochs[None, None, :], 1)
+        step_noise = 0.3 * self.noise * hashing.normal(key, s, epochs, 1)
         target = true_accuracy(c) + run_noise
         progress = 1.0 - np.exp(-e / _time_constant(c))
         valid_acc = np.clip(CHANCE + (target - CHANCE) * progress + step_noise, 0.0, 100.0)
-        test_noise = 0.5 * self.noise * hashing.normal(key, s, self.epochs[None, None, :], 2)
+        test_noise = 0.5 * self.noise * hashing.normal(key, s, epochs, 2)
         test_acc = np.clip(valid_acc - 0.2 + test_noise, 0.0, 100.0)
         valid_loss = -np.log(np.clip(valid_acc, 1.0, 99.9) / 100.0) * 1.3
         train_loss = 0.9 * valid_loss * (1.0 - 0.002 * e)
-        jitter = 1.0 + 0.05 * hashing.normal(key, s, self.epochs[None, None, :], 3)
+        jitter = 1.0 + 0.05 * hashing.normal(key, s, epochs, 3)
         seconds = self.epoch_seconds * np.clip(jitter, 0.5, 1.5)
-        shape = valid_acc.shape
         values = {
             "valid_acc": valid_acc,
             "test_acc": test_acc,
             "valid_loss": valid_loss,
-            "train_loss": np.broadcast_to(train_loss, shape).copy(),
+            "train_loss": train_loss,
         }
-        return values, np.broadcast_to(seconds, shape).copy()
+        return values, np.broadcast_to(seconds, valid_acc.shape)
+
+    def _records(
+        self, g: np.ndarray, seeds: np.ndarray | None, k: int, curves: bool
+    ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
+        if seeds is None:
+            seeds = np.broadcast_to(self.seeds, (len(g), len(self.seeds)))
+        values, seconds = self._curves(g, seeds, k + 1)
+        final = {name: v[:, :, k] for name, v in values.items()}
+        return final, seconds.sum(axis=2), values if curves else {}
 
     def info(self) -> dict[str, Any]:
         out = super().info()
@@ -99,14 +109,16 @@ class SyntheticSlopeOracle(Oracle):
     def to_cached_runs(self, archs: Any, benchmark: str = "synthetic-slope-table") -> CachedRuns:
         """Materialise the runs of `archs` as a table (tests and demos of the file format)."""
         g = self.space.as_genotypes(archs)
-        values, seconds = self._records(g, np.broadcast_to(self.seeds, (len(g), len(self.seeds))))
+        values, seconds = self._curves(
+            g, np.broadcast_to(self.seeds, (len(g), len(self.seeds))), len(self.epochs)
+        )
         return CachedRuns(
             benchmark=benchmark,
             space=SlopeSpace(values=g[:, 0]),
             archs=g,
             seeds=self.seeds.copy(),
             epochs=self.epochs.copy(),
-            train_time=seconds,
+            train_time=np.ascontiguousarray(seconds),
             metrics={k: v.astype(np.float32) for k, v in values.items()},
             metric_info=dict(self.metrics),
             default_metric=self.default_metric,

@@ -28,6 +28,7 @@ ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 # App. A.1 / Table 2 search ranges; the default grid is a subset that fits a few minutes.
 DEFAULT_GRID: dict[str, list[Any]] = {"hidden": [1, 3, 5], "outer_steps": [20, 60]}
+LARGE_BATCH = 2048  # motifs; from here on, prediction uses every torch thread
 
 
 def inner_train(
@@ -179,7 +180,8 @@ class PetriDish(Predictor):
         return best
 
     def _predict(self, archs: np.ndarray, context: Context) -> np.ndarray:
-        with torch_threads(1):
+        # One thread for small batches (op overhead dominates); all of them for thousands of motifs.
+        with torch_threads(1 if len(archs) < LARGE_BATCH else torch.get_num_threads()):
             return self.dish_.predict(archs, context)
 
 
