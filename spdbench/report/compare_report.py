@@ -71,19 +71,10 @@ def figure_fig1(rows: pd.DataFrame, path: Path) -> None:
         preds = np.stack([_z(np.asarray(p, dtype=float)) for p in grp["predictions"]])
         mean, sd = preds.mean(axis=0), preds.std(axis=0)
         order = np.argsort(test)
+        x, m, sd_ = _break_gaps(test[order], mean[order], sd[order])
         color = f"C{i + 1}"
-        ax.plot(
-            test[order],
-            mean[order],
-            "D-",
-            color=color,
-            ms=3.5,
-            lw=1,
-            label=f"{name} (n={len(grp)})",
-        )
-        ax.fill_between(
-            test[order], (mean - sd)[order], (mean + sd)[order], color=color, alpha=0.15
-        )
+        ax.plot(x, m, "D-", color=color, ms=3.5, lw=1, label=f"{name} (n={len(grp)})")
+        ax.fill_between(x, m - sd_, m + sd_, color=color, alpha=0.15)
     ax.set(xlabel="sigmoid slope c", ylabel="normalised performance (z-score on test slopes)")
     ax.set_title(
         f"{benchmark}: predictions on test slopes (Rawal et al. 2020, Fig. 1)", fontsize=10
