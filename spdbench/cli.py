@@ -222,7 +222,7 @@ def _print_summary(summary: Any, config: Any) -> None:
             fmt(row, "spearman"),
             fmt(row, "top_k_precision", ".2f"),
             fmt(row, "regret"),
-            fmt(row, "init_time_s", ".4g"),
+            fmt(row, "init_time_s", ".1f"),
             fmt(row, "query_time_s", ".2e"),
         )
     console.print(table)

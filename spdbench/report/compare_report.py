@@ -137,7 +137,7 @@ def markdown_table(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
         ("spearman", "Spearman", ".3f"),
         ("top_k_precision", "top-10%", ".2f"),
         ("regret", "regret", ".3f"),
-        ("init_time_s", "init s", ".4g"),
+        ("init_time_s", "init s", ".1f"),
         ("query_time_s", "query s/arch", ".2e"),
     ]
     extra = "kendall_tau_left" in rows and rows["kendall_tau_left"].notna().any()
