@@ -153,3 +153,14 @@ def test_petri_dish_needs_distinct_scores():
 
     with pytest.raises(InvalidInputError, match="different scores"):
         PetriDish(**FAST).fit([[0.5], [0.6]], [1.0, 1.0], Context(space=SPACE))
+
+
+def test_outer_steps_sample_a_fixed_size_batch_of_motifs():
+    """App. A.3.2: with more motifs than the super-network holds, each step takes a batch."""
+    oracle = SyntheticSlopeOracle()
+    archs = np.round(np.linspace(0.05, 2.0, 30), 2)[:, None]
+    p = PetriDish(motifs_per_step=8, **FAST).fit(
+        archs, oracle.scores(archs), Context(space=oracle.space)
+    )
+    assert len(p.dish_.history) == FAST["outer_steps"] and np.isfinite(p.dish_.history).all()
+    assert p.predict(archs).shape == (30,)

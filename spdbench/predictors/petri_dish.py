@@ -218,7 +218,7 @@ class _Dish:
         """Sec. 3.2: train each new motif on the optimised data; score = -inner valid loss."""
         p = self.params
         device = resolve_device(p["device"])
-        nets = _nets(context, archs, p, device)
+        nets = _nets(context, archs, p)
         with torch.no_grad():
             loss = inner_valid_loss(
                 nets, self.theta0.to(device), self.x_train.to(device), self.x_valid.to(device),
@@ -227,15 +227,11 @@ class _Dish:
         return -loss.double().cpu().numpy()
 
 
-def _nets(
-    context: Context, archs: np.ndarray, p: dict[str, Any], device: torch.device
-) -> MotifNetworks:
-    nets = context.space.motif_networks(
+def _nets(context: Context, archs: np.ndarray, p: dict[str, Any]) -> MotifNetworks:
+    """The space builds the motif-networks; they follow their parameters' device."""
+    return context.space.motif_networks(
         archs, hidden=p["hidden"], in_width=p["in_width"], out_width=p["out_width"]
     )
-    if device.type != "cpu" and hasattr(nets, "slopes"):
-        nets.slopes = nets.slopes.to(device)
-    return nets
 
 
 def _train_dish(
@@ -244,7 +240,7 @@ def _train_dish(
     """Sec. 3.1: initialise theta_init and S_train = S_valid, then run the outer loop."""
     device = resolve_device(p["device"])
     gen = torch.Generator().manual_seed(int(p["seed"]))
-    nets = _nets(context, archs, p, device)
+    nets = _nets(context, archs, p)
     theta0 = nets.init_params(gen, p["init_scale"], torch.float32).to(device)
     x0 = torch.randn(p["samples"], p["in_width"], generator=gen).to(device)
     labels = (torch.rand(p["samples"], p["out_width"], generator=gen) < 0.5).float().to(device)

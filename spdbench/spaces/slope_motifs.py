@@ -27,7 +27,10 @@ class SigmoidMotifNetworks(MotifNetworks):
 
     def subset(self, index: torch.Tensor) -> SigmoidMotifNetworks:
         return SigmoidMotifNetworks(
-            self.slopes[index], hidden=self.hidden, in_width=self.in_width, out_width=self.out_width
+            self.slopes[index.to(self.slopes.device)],
+            hidden=self.hidden,
+            in_width=self.in_width,
+            out_width=self.out_width,
         )
 
     def init_params(
