@@ -151,11 +151,11 @@ def prepare(config: CompareConfig) -> tuple[Oracle, Protocol]:
 
 
 def split(
-    config: CompareConfig, oracle: Oracle, replicate: int, train_size: int
+    config: CompareConfig, oracle: Oracle, protocol: Protocol, replicate: int, train_size: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The train and test architectures of a replicate (same for every predictor)."""
     rng = np.random.default_rng([config.seed, replicate, train_size])
-    return protocol_for(config.protocol, oracle).split(oracle, rng, train_size, config.test_size)
+    return protocol.split(oracle, rng, train_size, config.test_size)
 
 
 def predictor_seed(config: CompareConfig, replicate: int) -> int:
@@ -181,7 +181,8 @@ def run_job(config: CompareConfig, job: Job) -> dict[str, Any]:
 def _run_job(config: CompareConfig, job: Job) -> dict[str, Any]:
     oracle = _oracle(config.benchmark)
     metric = oracle.metric(config.metric)
-    train, test = split(config, oracle, job.replicate, job.train_size)
+    protocol = protocol_for(config.protocol, oracle)
+    train, test = split(config, oracle, protocol, job.replicate, job.train_size)
     rng = np.random.default_rng([config.seed, job.replicate, job.train_size, 1])
     run_seeds = rng.choice(oracle.seeds, size=len(train))
 
@@ -214,7 +215,7 @@ def _run_job(config: CompareConfig, job: Job) -> dict[str, Any]:
         "data_checksum": oracle.checksum,
         "metric": metric.name,
         "fidelity": gt.fidelity,
-        "protocol": protocol_for(config.protocol, oracle).name,
+        "protocol": protocol.name,
         "predictor": job.predictor,
         "predictor_params": json.dumps(predictor.get_params(), sort_keys=True, default=str),
         "replicate": job.replicate,
@@ -222,7 +223,7 @@ def _run_job(config: CompareConfig, job: Job) -> dict[str, Any]:
         "train_size": len(train),
         "test_size": len(test),
         **ranking_metrics(truth, predicted),
-        **protocol_for(config.protocol, oracle).extra_metrics(test, truth, predicted),
+        **protocol.extra_metrics(test, truth, predicted),
         "train_gt_sim_s": gt_cost,
         "fit_sim_s": sim1 - sim0,
         "fit_s": fit_s,

@@ -167,10 +167,10 @@ class Oracle(ABC):
             archs=g,
             fidelity=int(self.epochs[k]),
             seeds=None if seeds is None else seeds[:, 0].copy(),
-            metrics={name: _seed_mean(v) for name, v in values.items()},
+            metrics={name: mean_over_seeds(v) for name, v in values.items()},
             cost=cost,
             epochs=self.epochs[: k + 1].copy(),
-            curves={name: _seed_mean(v) for name, v in lc.items()},
+            curves={name: mean_over_seeds(v) for name, v in lc.items()},
         )
 
     def scores(self, archs: Any, metric: str | None = None, **query: Any) -> np.ndarray:
@@ -187,7 +187,7 @@ class Oracle(ABC):
         return self.space.enumerate()
 
 
-def _seed_mean(v: np.ndarray) -> np.ndarray:
+def mean_over_seeds(v: np.ndarray) -> np.ndarray:
     """Mean over the seed axis (axis 1), ignoring seeds that did not record a value."""
     if v.shape[1] == 1:
         return v[:, 0].copy()

@@ -32,7 +32,6 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ import numpy as np
 
 from spdbench.errors import ArchitectureError, ChecksumError, DataFileError, SchemaVersionError
 from spdbench.io import atomic_path
-from spdbench.oracles.base import Metric, Oracle
+from spdbench.oracles.base import Metric, Oracle, mean_over_seeds
 from spdbench.spaces import SearchSpace, space_from_config
 
 FORMAT = "spdbench-cached-runs"
@@ -297,9 +296,7 @@ class CachedRunsOracle(Oracle):
 
     def _seed_means(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         if self._means is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN stays NaN
-                means = {name: np.nanmean(v, axis=1) for name, v in self.runs.metrics.items()}
+            means = {name: mean_over_seeds(v) for name, v in self.runs.metrics.items()}
             self._means = (means, self._cum_time.mean(axis=1))
         return self._means
 

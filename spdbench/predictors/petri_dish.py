@@ -255,13 +255,10 @@ def _train_dish(
     n = len(archs)
     for _ in range(p["outer_steps"]):
         # App. A.3.2: a fixed-size batch of motifs per outer step when there are more of them.
-        batch = (
-            torch.randperm(n, generator=gen)[: p["motifs_per_step"]]
-            if n > p["motifs_per_step"]
-            else None
-        )
-        sub = nets.subset(batch.to(device)) if batch is not None else nets
-        target = true_losses[batch.to(device)] if batch is not None else true_losses
+        sub, target = nets, true_losses
+        if n > p["motifs_per_step"]:
+            batch = torch.randperm(n, generator=gen)[: p["motifs_per_step"]].to(device)
+            sub, target = nets.subset(batch), true_losses[batch]
         losses = inner_valid_loss(
             sub, theta0, x_train, x_valid, labels, p["inner_steps"], p["inner_lr"], p["inner_l2"]
         )
