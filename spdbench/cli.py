@@ -396,57 +396,24 @@ def figures_groundtruth_curve(
 ) -> None:
     """Metric against architecture for a 1-D space (e.g. sigmoid slope): mean over seeds with a
     ±1 std band. Writes OUT/BENCHMARK.png and OUT/BENCHMARK.md (table, peak, the command)."""
-    from spdbench.io import atomic_path
     from spdbench.oracles.catalog import load_oracle
-    from spdbench.report.groundtruth_curve import curve_table, plot_curve
+    from spdbench.report.groundtruth_curve import write_curve_report
 
-    oracle = load_oracle(benchmark)
-    m = oracle.metric(metric)
-    table = curve_table(oracle, m.name, fidelity)
-    epoch = int(oracle.epochs[oracle.fidelity_index(fidelity)])
-    stem = Path(benchmark).stem
-    ylabel = f"{m.description or m.name}" + (f" ({m.unit})" if m.unit else "")
-    plot_curve(
-        table,
-        out / f"{stem}.png",
-        title=f"{stem}: epoch {epoch}, {len(oracle.seeds)} seeds",
-        ylabel=ylabel,
-    )
-    best = table.loc[table["mean"].idxmax()]
     args = (
         [benchmark]
         + ([f"--metric {metric}"] if metric else [])
         + ([f"--fidelity {fidelity}"] if fidelity else [])
     )
-    text = "\n".join(
-        [
-            f"# {stem}: {m.name} against architecture",
-            "",
-            f"Regenerate: `spdbench figures groundtruth-curve {' '.join(args)} --out {out}`",
-            "",
-            f"{oracle.description}. Data checksum `{oracle.checksum}`.",
-            "",
-            f"Peak: **{best['arch']:g}** with mean {m.name} {best['mean']:.2f} ± {best['sem']:.2f} (standard error over {int(best['seeds'])} seeds) at epoch {epoch}.",
-            "",
-            f"![{stem}]({stem}.png)",
-            "",
-            table.to_markdown(index=False, floatfmt=".3f")
-            if _has_tabulate()
-            else "```\n" + table.to_string(index=False) + "\n```",
-            "",
-        ]
+    command = f"spdbench figures groundtruth-curve {' '.join(args)} --out {out}"
+    png, md, best = write_curve_report(
+        load_oracle(benchmark),
+        Path(benchmark).stem,
+        out,
+        metric=metric,
+        fidelity=fidelity,
+        command=command,
     )
-    with atomic_path(out / f"{stem}.md") as tmp:
-        tmp.write_text(text)
-    console.print(
-        f"wrote {out / (stem + '.png')} and {out / (stem + '.md')}; peak at {best['arch']:g} ({best['mean']:.2f})"
-    )
-
-
-def _has_tabulate() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("tabulate") is not None
+    console.print(f"wrote {png} and {md}; peak at {best['arch']:g} ({best['mean']:.2f})")
 
 
 @cli.group()
@@ -554,7 +521,7 @@ def groundtruth_sigmoid_slope(
             out,
             device=device,
             benchmark=name,
-            command=command.strip(),
+            command=command,
             on_epoch=epoch_done,
             on_steps=lambda k: progress.advance(task, k),
         )
@@ -567,7 +534,7 @@ def groundtruth_sigmoid_slope(
                 sha256=sha256_file(out),
                 bytes=out.stat().st_size,
                 description=runs.description,
-                command=command.strip(),
+                command=command,
                 holds=f"{len(config.slopes)} slopes x {len(config.seeds)} seeds x {config.epochs} epochs; metrics {', '.join(runs.metrics)}; per-epoch train time",
             )
         )

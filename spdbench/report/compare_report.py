@@ -11,10 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -25,13 +21,7 @@ from spdbench.harness.protocols import SigmoidSlopeProtocol
 from spdbench.harness.store import ResultsStore
 from spdbench.io import atomic_path
 from spdbench.oracles.catalog import load_oracle
-
-
-def _save(fig: plt.Figure, path: Path) -> None:
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+from spdbench.report.plotting import plt, save_figure
 
 
 def _z(v: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
@@ -81,7 +71,7 @@ def figure_fig1(rows: pd.DataFrame, path: Path) -> None:
     )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _break_gaps(x: np.ndarray, *ys: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -112,7 +102,7 @@ def figure_tau_vs_size(summary: pd.DataFrame, path: Path) -> None:
     )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def figure_init_vs_query(summary: pd.DataFrame, path: Path) -> None:
@@ -128,7 +118,7 @@ def figure_init_vs_query(summary: pd.DataFrame, path: Path) -> None:
     ax.set_title("set-up cost against query cost", fontsize=10)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def markdown_table(rows: pd.DataFrame, summary: pd.DataFrame) -> str:

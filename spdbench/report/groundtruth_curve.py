@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from spdbench.errors import InvalidInputError
 from spdbench.io import atomic_path
 from spdbench.oracles.base import Oracle
+from spdbench.report.plotting import plt, save_figure
 
 
 def curve_table(
@@ -69,7 +66,43 @@ def plot_curve(
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)
+
+
+def write_curve_report(
+    oracle: Oracle,
+    stem: str,
+    out: Path,
+    *,
+    metric: str | None = None,
+    fidelity: int | None = None,
+    command: str = "",
+) -> tuple[Path, Path, pd.Series]:
+    """OUT/STEM.png and OUT/STEM.md (peak, table, the command); returns both paths and the peak row."""
+    m = oracle.metric(metric)
+    table = curve_table(oracle, m.name, fidelity)
+    epoch = int(oracle.epochs[oracle.fidelity_index(fidelity)])
+    png, md = out / f"{stem}.png", out / f"{stem}.md"
+    ylabel = f"{m.description or m.name}" + (f" ({m.unit})" if m.unit else "")
+    plot_curve(table, png, title=f"{stem}: epoch {epoch}, {len(oracle.seeds)} seeds", ylabel=ylabel)
+    best = table.loc[table["mean"].idxmax()]
+    text = "\n".join(
+        [
+            f"# {stem}: {m.name} against architecture",
+            "",
+            f"Regenerate: `{command}`",
+            "",
+            f"{oracle.description}. Data checksum `{oracle.checksum}`.",
+            "",
+            f"Peak: **{best['arch']:g}** with mean {m.name} {best['mean']:.2f} ± {best['sem']:.2f} "
+            f"(standard error over {int(best['seeds'])} seeds) at epoch {epoch}.",
+            "",
+            f"![{stem}]({stem}.png)",
+            "",
+            "```\n" + table.to_string(index=False) + "\n```",
+            "",
+        ]
+    )
+    with atomic_path(md) as tmp:
+        tmp.write_text(text)
+    return png, md, best
