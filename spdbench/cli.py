@@ -487,8 +487,7 @@ def groundtruth_sigmoid_slope(
         parse_slopes,
         summary,
     )
-    from spdbench.io import sha256_file
-    from spdbench.oracles.catalog import ManifestEntry, data_dir, register_file
+    from spdbench.oracles.catalog import data_dir, register_benchmark
 
     config = SigmoidSlopeConfig(
         slopes=parse_slopes(slopes),
@@ -525,20 +524,68 @@ def groundtruth_sigmoid_slope(
             on_epoch=epoch_done,
             on_steps=lambda k: progress.advance(task, k),
         )
-    console.print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {summary(runs)}")
-    if out.resolve().parent == data_dir().resolve():
-        register_file(
-            ManifestEntry(
-                name=name,
-                file=out.name,
-                sha256=sha256_file(out),
-                bytes=out.stat().st_size,
-                description=runs.description,
-                command=command,
-                holds=f"{len(config.slopes)} slopes x {len(config.seeds)} seeds x {config.epochs} epochs; metrics {', '.join(runs.metrics)}; per-epoch train time",
-            )
+    holds = (
+        f"{len(config.slopes)} slopes x {len(config.seeds)} seeds x {config.epochs} epochs; "
+        f"metrics {', '.join(runs.metrics)}; per-epoch train time"
+    )
+    _registered(out, register_benchmark(runs, out, command=command, holds=holds), summary(runs))
+
+
+def _registered(path: Path, entry: Any, what: str) -> None:
+    from spdbench.oracles.catalog import data_dir
+
+    console.print(f"wrote {path} ({entry.bytes / 1e6:.1f} MB): {what}")
+    if path.resolve().parent == data_dir().resolve():
+        console.print(f"registered {entry.name!r} in {data_dir() / 'manifest.json'}")
+
+
+@cli.group()
+def data() -> None:
+    """Convert upstream benchmark files into spdbench's cached-runs format."""
+
+
+@data.command("convert")
+@click.argument("names", nargs=-1)
+@click.option(
+    "--source",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=lambda: os.environ.get("SPDBENCH_SOURCE", "../shared/data"),
+    show_default="$SPDBENCH_SOURCE or ../shared/data",
+    help="Folder holding the upstream files in the shared/data layout (nb201/, zero-cost/, ...).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write the .h5 files [default: the data folder, registered in its manifest].",
+)
+@click.option("--all", "convert_all", is_flag=True, help="Convert every known benchmark.")
+def data_convert(names: tuple[str, ...], source: Path, out: Path | None, convert_all: bool) -> None:
+    """Rebuild converted benchmarks (NAMES, e.g. nb201-cifar10) from their upstream files.
+
+    Every source file is checked against its recorded size and sha256 first; the output is
+    written atomically, so an interrupted conversion leaves the old file.
+    """
+    from spdbench import convert
+    from spdbench.oracles.catalog import data_dir, save_benchmark
+
+    known = sorted(convert.converters())
+    if convert_all:
+        names = tuple(known)
+    if not names:
+        raise click.UsageError(
+            f"name benchmarks to convert or pass --all; known: {', '.join(known)}"
         )
-        console.print(f"registered {name!r} in {data_dir() / 'manifest.json'}")
+    for name in names:  # fail on a bad name before converting anything
+        if name not in known:
+            convert.build(name, source)
+    out_dir = out or data_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        runs = convert.build(name, source)
+        path = out_dir / f"{name}.h5"
+        command = f"spdbench data convert {name} --source SHARED_DATA"
+        entry = save_benchmark(runs, path, command=command, holds=convert.holds(runs))
+        _registered(path, entry, runs.description)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
+from scipy.stats import spearmanr
 
 from spdbench.io import sha256_file
 from spdbench.oracles.catalog import load_oracle
@@ -40,3 +42,45 @@ def test_sigmoid_slope_ground_truth(monkeypatch):
     curve = oracle.query([[0.36]], curves=True, charge=False).curves["train_loss"][0]
     assert curve[-1] < curve[0]
     assert (oracle.query(slopes, charge=False).cost > 0).all()
+
+
+NB201 = ("nb201-cifar10", "nb201-cifar100", "nb201-imagenet16-120")
+
+
+@pytest.mark.parametrize(
+    ("name", "best_test"),
+    [("nb201-cifar10", 94.37), ("nb201-cifar100", 73.51), ("nb201-imagenet16-120", 47.31)],
+)
+def test_nb201_benchmarks(monkeypatch, name, best_test):
+    monkeypatch.setenv("SPDBENCH_DATA", str(DATA))
+    oracle = load_oracle(name)
+    cells = oracle.enumerate()
+    assert len(cells) == 15625 and oracle.size == 15625
+    q = oracle.query(cells, 200, charge=False)
+    assert round(float(q.metrics["test_acc"].max()), 2) == best_test  # as in the NB201 paper
+    assert len(np.unique(oracle.arch_info(cells, "iso_class"))) == 6466
+    # cost model: positive, 12 epochs cheaper than 200, grows with parameter size
+    q12 = oracle.query(cells, 12, charge=False)
+    assert (q12.cost > 0).all() and (q12.cost < q.cost).all()
+    assert spearmanr(q.cost, oracle.arch_info(cells, "params_mb"))[0] > 0.5
+    # 2 or 3 recorded single runs of validation accuracy at 200 epochs, none at 12
+    runs = oracle.recorded_runs(cells, "valid_acc", 200).sum(axis=1)
+    assert set(np.unique(runs)) == {2, 3}
+    assert not oracle.recorded_runs(cells, "valid_acc", 12).any()
+    scored = ~np.isnan(oracle.arch_info(cells, "zc_synflow"))
+    assert 700 < scored.sum() < 730
+
+
+def test_nas_bench_macro(monkeypatch):
+    monkeypatch.setenv("SPDBENCH_DATA", str(DATA))
+    oracle = load_oracle("nas-bench-macro")
+    archs = oracle.enumerate()
+    assert len(archs) == 6561
+    runs = oracle.runs.metrics["test_acc"][:, :, 0]
+    assert np.isfinite(runs).all() and runs.shape == (6561, 3)
+    # the benchmark trains one network per equivalence class: records agree within a class
+    iso = oracle.arch_info(archs, "iso_class")
+    mean = oracle.query(archs, charge=False).metrics["test_acc"]
+    order = np.argsort(iso, kind="stable")
+    same = iso[order][1:] == iso[order][:-1]
+    assert np.array_equal(mean[order][1:][same], mean[order][:-1][same])

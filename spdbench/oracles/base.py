@@ -9,6 +9,9 @@ reduces them to what an experiment asks for:
   report them; an int, or one int per architecture, replays that single recorded run.
 
 Every query charges its cost to `oracle.clock` unless `charge=False`.
+
+Besides training runs an oracle may hold per-architecture facts (`arch_info`: isomorphism
+class, parameter count, recorded zero-cost proxy scores), NaN where not recorded.
 """
 
 from __future__ import annotations
@@ -84,13 +87,32 @@ class Oracle(ABC):
         cost (n, s) = training seconds up to epoch k, curves {metric: (n, s, k+1)} or {}).
         """
 
+    # ---- what subclasses may provide ---------------------------------------------------------
+    @property
+    def arch_info_names(self) -> dict[str, str]:
+        """Per-architecture facts this oracle records: {name: description}."""
+        return {}
+
+    def _arch_info(self, g: np.ndarray, name: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def recorded_runs(self, archs: Any, metric: str, fidelity: int | None = None) -> np.ndarray:
+        """(n, n_seeds) mask: which seeds recorded `metric` at `fidelity` for each arch."""
+        n = self.space.as_genotypes(archs).shape[0]
+        return np.ones((n, len(self.seeds)), dtype=bool)
+
+    @property
+    def size(self) -> int | None:
+        """How many architectures the oracle answers for (None: every one of an infinite space)."""
+        return self.space.size
+
     def info(self) -> dict[str, Any]:
         """A JSON-able summary for `spdbench benchmarks list/info` and run records."""
         return {
             "name": self.name,
             "description": self.description,
             "space": self.space.name,
-            "size": self.space.size,
+            "size": self.size,
             "fidelities": [int(e) for e in self.epochs],
             "seeds": len(self.seeds),
             "metrics": {
@@ -98,6 +120,7 @@ class Oracle(ABC):
                 for m in self.metrics.values()
             },
             "default_metric": self.default_metric,
+            "arch_info": self.arch_info_names,
             "checksum": self.checksum,
         }
 
@@ -173,13 +196,42 @@ class Oracle(ABC):
             curves={name: mean_over_seeds(v) for name, v in lc.items()},
         )
 
+    def arch_info(self, archs: Any, name: str) -> np.ndarray:
+        """(n,) recorded per-architecture fact `name` (NaN where not recorded); free of cost."""
+        if name not in self.arch_info_names:
+            known = ", ".join(self.arch_info_names) or "nothing"
+            raise InvalidInputError(
+                f"benchmark {self.name!r} records no per-architecture {name!r}; it records: {known}"
+            )
+        return self._arch_info(self.space.as_genotypes(archs), name)
+
     def scores(self, archs: Any, metric: str | None = None, **query: Any) -> np.ndarray:
         """Ground truth as 'higher is better' scores (the metric times its sign)."""
         m = self.metric(metric)
         return m.sign * self.query(archs, **query).metrics[m.name]
 
-    def sample(self, n: int, rng: np.random.Generator, *, unique: bool = True) -> np.ndarray:
-        """`n` architectures of this oracle's space (distinct by default)."""
+    def sample(
+        self,
+        n: int,
+        rng: np.random.Generator,
+        *,
+        unique: bool = True,
+        having: tuple[str, ...] = (),
+    ) -> np.ndarray:
+        """`n` architectures the oracle answers for (distinct by default); `having` restricts
+        them to those with every named `arch_info` recorded."""
+        if having:
+            pool = self.enumerate()
+            ok = np.ones(len(pool), dtype=bool)
+            for name in having:
+                ok &= ~np.isnan(self.arch_info(pool, name))
+            pool = pool[ok]
+            if unique and n > len(pool):
+                raise InvalidInputError(
+                    f"asked for {n} distinct architectures with {', '.join(having)} recorded; "
+                    f"benchmark {self.name!r} has {len(pool)}"
+                )
+            return pool[rng.choice(len(pool), size=n, replace=not unique)]
         return self.space.sample(n, rng, unique=unique)
 
     def enumerate(self) -> np.ndarray:

@@ -1,6 +1,7 @@
 """The cached-runs format (HDF5) and the oracle that replays it.
 
-One file per benchmark. Schema version 1::
+One file per benchmark. Schema version 2 (version 1 files, without the optional groups, are
+read unchanged)::
 
     /                      attributes (all strings; JSON where noted)
         format             "spdbench-cached-runs"
@@ -21,6 +22,13 @@ One file per benchmark. Schema version 1::
     /train_time            (n_archs, n_seeds, n_epochs) float64, seconds of training between the
                            previous recorded epoch and this one (cost to epoch k = cumsum)
     /metrics/<name>        (n_archs, n_seeds, n_epochs) float, NaN where not recorded
+    /seed_mean/<name>      optional (n_archs, n_epochs) float64: the seed mean as the source
+                           published it (it may average runs that /metrics does not hold);
+                           queries without a seed return it instead of the mean of /metrics
+    /arch_info/<name>      optional (n_archs,) float64, NaN where not recorded: per-architecture
+                           facts that are not training runs (isomorphism class, parameters,
+                           zero-cost proxy scores and their compute time); described by the
+                           attribute `arch_info` = JSON {name: {"description", "unit"}}
 
 The content checksum covers every dataset (name, dtype, shape, bytes) in a fixed order, so it
 does not change with HDF5 chunking or compression, and detects edited or damaged values.
@@ -39,13 +47,20 @@ from typing import Any
 import h5py
 import numpy as np
 
-from spdbench.errors import ArchitectureError, ChecksumError, DataFileError, SchemaVersionError
+from spdbench.errors import (
+    ArchitectureError,
+    ChecksumError,
+    DataFileError,
+    InvalidInputError,
+    SchemaVersionError,
+)
 from spdbench.io import atomic_path
 from spdbench.oracles.base import Metric, Oracle, mean_over_seeds
 from spdbench.spaces import SearchSpace, space_from_config
 
 FORMAT = "spdbench-cached-runs"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass
@@ -66,6 +81,9 @@ class CachedRuns:
     provenance: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, Any] = field(default_factory=dict)
     created: str = ""
+    seed_mean: dict[str, np.ndarray] = field(default_factory=dict)
+    arch_info: dict[str, np.ndarray] = field(default_factory=dict)
+    arch_info_meta: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every dataset by its path in the file, in checksum order."""
@@ -76,6 +94,8 @@ class CachedRuns:
             "train_time": self.train_time,
         }
         out.update({f"metrics/{k}": self.metrics[k] for k in sorted(self.metrics)})
+        out.update({f"seed_mean/{k}": self.seed_mean[k] for k in sorted(self.seed_mean)})
+        out.update({f"arch_info/{k}": self.arch_info[k] for k in sorted(self.arch_info)})
         return out
 
     def content_checksum(self) -> str:
@@ -100,6 +120,14 @@ class CachedRuns:
         for name, v in self.metrics.items():
             if v.shape != shape:
                 problems.append(f"metric {name} has shape {v.shape}, expected {shape}")
+        for name, v in self.seed_mean.items():
+            if name not in self.metrics:
+                problems.append(f"seed_mean {name} has no metric of that name")
+            elif v.shape != (n, e):
+                problems.append(f"seed_mean {name} has shape {v.shape}, expected {(n, e)}")
+        for name, v in self.arch_info.items():
+            if v.shape != (n,):
+                problems.append(f"arch_info {name} has shape {v.shape}, expected ({n},)")
         if set(self.metrics) != set(self.metric_info):
             problems.append("metric datasets and metric attributes name different metrics")
         if self.default_metric not in self.metrics:
@@ -147,6 +175,9 @@ def write_cached_runs(path: str | os.PathLike, runs: CachedRuns) -> str:
         "versions": json.dumps(runs.versions, default=str),
         "created": runs.created or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "checksum": checksum,
+        "arch_info": json.dumps(
+            {k: runs.arch_info_meta.get(k, {}) for k in sorted(runs.arch_info)}
+        ),
     }
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         for key, value in attrs.items():
@@ -174,10 +205,11 @@ def read_cached_runs(path: str | os.PathLike, *, verify: bool = True) -> CachedR
                     f"(format attribute {attrs.get('format')!r})"
                 )
             version = int(attrs.get("schema_version", -1))
-            if version != SCHEMA_VERSION:
+            if version not in READABLE_VERSIONS:
                 raise SchemaVersionError(
                     f"{path} has cached-runs schema version {version}; this spdbench reads "
-                    f"version {SCHEMA_VERSION}: upgrade spdbench or regenerate the file"
+                    f"versions {', '.join(map(str, READABLE_VERSIONS))}: upgrade spdbench or "
+                    "regenerate the file"
                 )
             missing = [
                 k for k in ("archs", "seeds", "epochs", "train_time", "metrics") if k not in f
@@ -206,6 +238,9 @@ def read_cached_runs(path: str | os.PathLike, *, verify: bool = True) -> CachedR
                 provenance=json.loads(attrs.get("provenance", "{}")),
                 versions=json.loads(attrs.get("versions", "{}")),
                 created=attrs.get("created", ""),
+                seed_mean=_group(f, "seed_mean"),
+                arch_info=_group(f, "arch_info"),
+                arch_info_meta=json.loads(attrs.get("arch_info", "{}")),
             )
     except (OSError, KeyError, ValueError, TypeError) as exc:
         if isinstance(exc, DataFileError):
@@ -223,6 +258,10 @@ def read_cached_runs(path: str | os.PathLike, *, verify: bool = True) -> CachedR
                 f"{attrs.get('checksum')}: the file was modified or damaged; regenerate it"
             )
     return runs
+
+
+def _group(f: h5py.File, name: str) -> dict[str, np.ndarray]:
+    return {k: f[f"{name}/{k}"][()] for k in f[name]} if name in f else {}
 
 
 def _attr(value: Any) -> Any:
@@ -296,9 +335,58 @@ class CachedRunsOracle(Oracle):
 
     def _seed_means(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         if self._means is None:
-            means = {name: mean_over_seeds(v) for name, v in self.runs.metrics.items()}
+            means = {
+                name: self.runs.seed_mean[name]
+                if name in self.runs.seed_mean
+                else mean_over_seeds(v)
+                for name, v in self.runs.metrics.items()
+            }
             self._means = (means, self._cum_time.mean(axis=1))
         return self._means
+
+    @property
+    def arch_info_names(self) -> dict[str, str]:
+        return {
+            k: self.runs.arch_info_meta.get(k, {}).get("description", "")
+            for k in sorted(self.runs.arch_info)
+        }
+
+    def _arch_info(self, g: np.ndarray, name: str) -> np.ndarray:
+        return self.runs.arch_info[name][self.rows(g)]
+
+    def recorded_runs(self, archs: Any, metric: str, fidelity: int | None = None) -> np.ndarray:
+        g = self.space.as_genotypes(archs)
+        k = self.fidelity_index(fidelity)
+        return ~np.isnan(self.runs.metrics[self.metric(metric).name][self.rows(g), :, k])
+
+    @property
+    def covers_space(self) -> bool:
+        """True when the table records every architecture of its (finite) space."""
+        return self.space.size == len(self.runs.archs)
+
+    @property
+    def size(self) -> int | None:
+        return len(self.runs.archs)
+
+    def sample(
+        self,
+        n: int,
+        rng: np.random.Generator,
+        *,
+        unique: bool = True,
+        having: tuple[str, ...] = (),
+    ) -> np.ndarray:
+        if having or self.covers_space:
+            return super().sample(n, rng, unique=unique, having=having)
+        if unique and n > len(self.runs.archs):
+            raise InvalidInputError(
+                f"asked for {n} distinct architectures; benchmark {self.name!r} records "
+                f"{len(self.runs.archs)}"
+            )
+        return self.runs.archs[rng.choice(len(self.runs.archs), size=n, replace=not unique)]
+
+    def enumerate(self) -> np.ndarray:
+        return self.space.enumerate() if self.covers_space else self.runs.archs.copy()
 
     def info(self) -> dict[str, Any]:
         out = super().info()

@@ -20,7 +20,7 @@ from spdbench import plugins
 from spdbench.errors import ChecksumError, DataFileError, UnknownNameError
 from spdbench.io import sha256_file, write_json_atomic
 from spdbench.oracles.base import Oracle
-from spdbench.oracles.cached_runs import CachedRunsOracle
+from spdbench.oracles.cached_runs import CachedRuns, CachedRunsOracle, write_cached_runs
 
 MANIFEST = "manifest.json"
 
@@ -112,3 +112,27 @@ def load_oracle(name: str, **options: Any) -> Oracle:
     raise UnknownNameError(
         f"unknown benchmark {name!r}; available: {valid} (or a path to a cached-runs .h5 file)"
     )
+
+
+def save_benchmark(runs: CachedRuns, path: Path, *, command: str, holds: str) -> ManifestEntry:
+    """Write `runs` atomically to `path` and `register_benchmark` it."""
+    write_cached_runs(path, runs)
+    return register_benchmark(runs, path, command=command, holds=holds)
+
+
+def register_benchmark(runs: CachedRuns, path: Path, *, command: str, holds: str) -> ManifestEntry:
+    """The manifest entry of the cached-runs file `path`; added to the manifest when `path`
+    lies in the data folder."""
+    path = Path(path)
+    entry = ManifestEntry(
+        name=runs.benchmark,
+        file=path.name,
+        sha256=sha256_file(path),
+        bytes=path.stat().st_size,
+        description=runs.description,
+        command=command,
+        holds=holds,
+    )
+    if path.resolve().parent == data_dir().resolve():
+        register_file(entry)
+    return entry

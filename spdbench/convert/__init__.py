@@ -1,0 +1,48 @@
+"""Converters: upstream benchmark files -> spdbench cached-runs files (`spdbench data convert`).
+
+Each converter reads the files of one benchmark from a source folder laid out like
+shared/data (e.g. SOURCE/nb201/...), checks their size and sha256, and returns CachedRuns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from spdbench.errors import UnknownNameError
+from spdbench.oracles.cached_runs import CachedRuns
+
+Converter = Callable[..., CachedRuns]
+
+
+def converters() -> dict[str, Converter]:
+    """Benchmark name -> function(source, verify=True) building its cached runs."""
+    from spdbench.convert.macro import build_macro
+    from spdbench.convert.nb201 import DATASETS, build_nb201
+
+    out: dict[str, Converter] = {f"nb201-{d}": partial(build_nb201, d) for d in DATASETS}
+    out["nas-bench-macro"] = build_macro
+    return out
+
+
+def build(name: str, source: Path, *, verify: bool = True) -> CachedRuns:
+    """The cached runs of benchmark `name` converted from `source`."""
+    table = converters()
+    if name not in table:
+        raise UnknownNameError(f"no converter for {name!r}; available: {', '.join(sorted(table))}")
+    return table[name](Path(source), verify=verify)
+
+
+def holds(runs: CachedRuns) -> str:
+    """A one-line summary of what a converted file holds (for the manifest)."""
+    n, s, _ = runs.metrics[runs.default_metric].shape
+    facts = sorted(k for k in runs.arch_info if not k.startswith("zc_"))
+    proxies = [k for k in runs.arch_info if k.startswith("zc_") and not k.endswith("_time")]
+    if proxies:
+        facts.append(f"{len(proxies)} zero-cost proxies")
+    info = f"; per-arch {', '.join(facts)}" if facts else ""
+    return (
+        f"{n} archs x {s} runs x epochs {', '.join(str(int(x)) for x in runs.epochs)}; "
+        f"metrics {', '.join(runs.metrics)}{info}"
+    )

@@ -1,0 +1,45 @@
+"""The NAS-Bench-201 / NATS-Bench topology space (Dong & Yang 2020): a cell of 4 nodes whose 6
+edges i -> j (i < j) each carry one of 5 operations; 5**6 = 15,625 cells.
+
+Genotype columns follow the edge order of the NB201 string
+``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``: 0->1, 0->2, 1->2, 0->3, 1->3, 2->3.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from spdbench.errors import ArchitectureError
+from spdbench.spaces.categorical import CategoricalSpace
+
+OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))  # (from, to) of each column
+_TEMPLATE = "|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|"
+_PATTERN = re.compile(r"^\|(\w+)~0\|\+\|(\w+)~0\|(\w+)~1\|\+\|(\w+)~0\|(\w+)~1\|(\w+)~2\|$")
+
+
+class NB201Space(CategoricalSpace):
+    name = "nb201"
+    description = "NAS-Bench-201 cells: 6 edges x 5 operations (Dong & Yang 2020)"
+    dims = 6
+    options = OPS
+
+    def format(self, g: np.ndarray) -> list[str]:
+        names = np.asarray(OPS, dtype=object)[np.asarray(g, dtype=np.int64)]
+        return [_TEMPLATE.format(*row) for row in names]
+
+    def parse(self, texts: Sequence[str]) -> np.ndarray:
+        index = {op: i for i, op in enumerate(OPS)}
+        rows = []
+        for text in texts:
+            m = _PATTERN.match(text.strip())
+            if m is None or any(op not in index for op in m.groups()):
+                raise ArchitectureError(
+                    f"{text!r} is not an NB201 cell string like "
+                    f"'{_TEMPLATE.format(*('nor_conv_3x3',) * 6)}' (ops: {', '.join(OPS)})"
+                )
+            rows.append([index[op] for op in m.groups()])
+        return self.as_genotypes(np.array(rows, dtype=np.int64).reshape(-1, self.dims))

@@ -1,0 +1,124 @@
+"""Tiny benchmark sources written in the exact upstream formats (shared/data layout)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from spdbench.spaces.nb201 import NB201Space
+
+ZC_PROXIES_NB201 = ("flops", "params", "synflow", "nwot", "jacov")
+
+
+def write_nb201_sources(root: Path, n_cells: int = 12, seed: int = 0) -> dict:
+    """The five NB201 source files for `n_cells` cells; returns the values written.
+
+    The real files hold all 15,625 cells; converters only require the files to agree on the
+    cells and their order, so a slice in the same layout exercises every code path."""
+    rng = np.random.default_rng(seed)
+    space = NB201Space()
+    archs = space.sample(n_cells, rng, unique=True)
+    strings = space.format(archs)
+    (root / "nb201").mkdir(parents=True)
+    (root / "zero-cost").mkdir(parents=True)
+    runs = rng.integers(2, 4, size=n_cells)  # 2 or 3 runs per cell, as upstream
+    truth: dict = {"archs": archs, "strings": strings, "runs": runs}
+    # isomorphism: pairs of cells share a canonical string
+    unique = [f"canon{i // 2}" for i in range(n_cells)]
+    truth["unique"] = unique
+    iso_rows = [
+        "CIFAR10TestAccuracy200Epochs,CIFAR100TestAccuracy200Epochs,ImageNetTestAccuracy200Epochs,ArchitectureString,UniqueString"
+    ]
+    for s, u in zip(strings, unique, strict=True):
+        iso_rows.append(f"{rng.uniform(10, 95)},{rng.uniform(1, 73)},{rng.uniform(1, 47)},{s},{u}")
+    (root / "nb201/nats-tss-test-200ep-with-isomorphism.csv").write_text("\n".join(iso_rows) + "\n")
+
+    for ds in ("cifar10", "cifar100", "imagenet16-120"):
+        val, test = rng.uniform(10, 92, n_cells), rng.uniform(10, 95, n_cells)
+        truth[f"{ds}-200"] = (val, test)
+        blob = {
+            s: {"val_acc_200": float(v), "test_acc_200": float(t), "rank": i + 1}
+            for i, (s, v, t) in enumerate(zip(strings, val, test, strict=True))
+        }
+        (root / f"nb201/nb201-200ep-{ds}.json").write_text(json.dumps(blob))
+
+    cols = [
+        "cifar10-test",
+        "cifar10-val",
+        "cifar100-test",
+        "cifar100-val",
+        "imagenet-test",
+        "imagenet-val",
+    ]
+    v12 = rng.uniform(10, 90, size=(n_cells, len(cols)))
+    truth["12"] = dict(zip(cols, v12.T, strict=True))
+    lines = ["arch,cellstr," + ",".join(cols)]
+    for i, s in enumerate(strings):
+        lines.append(f"{i},{s}," + ",".join(repr(float(x)) for x in v12[i]))
+    (root / "nb201/nb201-12ep-valid-test.csv").write_text("\n".join(lines) + "\n")
+
+    header = []
+    for p in ("imagenet", "cifar10", "cifar100"):
+        header += [f"{p}_loss", f"{p}_runtime", f"{p}_size_in_mb"]
+    lines = [",".join(header)]
+    runtime = rng.uniform(500, 3500, n_cells)
+    size = rng.uniform(0.07, 1.5, n_cells)
+    truth["runtime"], truth["size"] = runtime, size
+    loss = {}
+    for i in range(n_cells):
+        for _ in range(runs[i]):
+            row = []
+            for k, p in enumerate(("imagenet", "cifar10", "cifar100")):
+                value = float(rng.uniform(5, 90))
+                loss.setdefault(p, []).append(value)
+                row += [
+                    repr(float(value)),
+                    repr(float(runtime[i] * (k + 1))),
+                    repr(float(size[i] + k * 1e-3)),
+                ]
+            lines.append(",".join(row))
+    truth["loss"] = loss
+    (root / "nb201/per-seed-valid-loss-runtime.csv").write_text("\n".join(lines) + "\n")
+
+    # NASLib zero-cost file: edges (0-1, 0-2, 0-3, 1-2, 1-3, 2-3), ops (skip, none, 3x3, 1x1, pool)
+    ours_to_naslib = np.array([1, 0, 3, 2, 4])
+    zc = {}
+    for ds in ("cifar10", "cifar100", "ImageNet16-120"):
+        entries = {}
+        for i in range(0, n_cells, 2):  # half of the cells have proxies
+            ops = ours_to_naslib[archs[i][[0, 1, 3, 2, 4, 5]]]
+            key = "(" + ", ".join(str(int(o)) for o in ops) + ")"
+            entry = {"idx": str(1000 + i), "arch": key, "val_accuracy": 50.0}
+            for p in ZC_PROXIES_NB201:
+                entry[p] = {"score": float(i * 10 + len(p)), "time": 0.5 + i}
+            entries[key] = entry
+        zc[ds] = entries
+    (root / "zero-cost/zc_nasbench201.json").write_text(json.dumps(zc))
+    return truth
+
+
+def write_macro_source(root: Path) -> dict:
+    """nas-bench-macro_cifar10.json for every architecture (the converter needs them all)."""
+    from spdbench.spaces.macro import MacroSpace
+
+    space = MacroSpace()
+    archs = space.enumerate()
+    canon = space.index(space.canonical(archs))
+    rng = np.random.default_rng(1)
+    _, inverse = np.unique(canon, return_inverse=True)
+    per_class = rng.uniform(80, 93, size=(inverse.max() + 1, 3))
+    blob = {}
+    for key, cls in zip(space.format(archs), inverse, strict=True):
+        accs = per_class[cls].tolist()
+        blob[key] = {
+            "test_acc": accs,
+            "mean_acc": float(np.mean(accs)),
+            "std": float(np.std(accs)),
+            "params": int(1e5 + cls),
+            "flops": int(1e7 + cls),
+        }
+    (root / "nas-bench-macro").mkdir(parents=True)
+    (root / "nas-bench-macro/nas-bench-macro_cifar10.json").write_text(json.dumps(blob))
+    return blob
