@@ -71,7 +71,8 @@ def check_predictor(
 
     # -- data
     rng = np.random.default_rng(seed)
-    archs = oracle.sample(n_train + n_test, rng, unique=True)
+    having = tuple(getattr(cls, "requires_arch_info", ()))
+    archs = oracle.sample(n_train + n_test, rng, unique=True, having=having)
     train, test = archs[:n_train], archs[n_train:]
     gt = oracle.query(train, seed=rng.choice(oracle.seeds, size=n_train), curves=True, charge=False)
     scores = oracle.metric().sign * gt.metrics[oracle.default_metric]

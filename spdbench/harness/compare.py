@@ -139,9 +139,28 @@ def check_config(config: CompareConfig, oracle: Oracle) -> Protocol:
             raise ConfigError(f"predictor plugin {name!r} is not a spdbench Predictor subclass")
     oracle.metric(config.metric)
     oracle.fidelity_index(config.fidelity)
+    having = required_arch_info(config)
+    for name in having:
+        if name not in oracle.arch_info_names:
+            users = [p for p in config.predictors if name in _requires(p)]
+            raise ConfigError(
+                f"{', '.join(users)} replay(s) {name!r}, which benchmark {oracle.name!r} does "
+                f"not record; benchmarks with zero-cost scores: nb201-*"
+            )
     protocol = protocol_for(config.protocol, oracle)
-    protocol.check(oracle, config.train_sizes or protocol.default_train_sizes, config.test_size)
+    protocol.check(
+        oracle, config.train_sizes or protocol.default_train_sizes, config.test_size, having
+    )
     return protocol
+
+
+def required_arch_info(config: CompareConfig) -> tuple[str, ...]:
+    """Per-architecture facts some predictor replays; splits keep to archs that record them."""
+    return tuple(sorted({n for p in config.predictors for n in _requires(p)}))
+
+
+def _requires(predictor: str) -> tuple[str, ...]:
+    return tuple(getattr(plugins.load("predictor", predictor), "requires_arch_info", ()))
 
 
 def prepare(config: CompareConfig) -> tuple[Oracle, Protocol]:
@@ -155,7 +174,7 @@ def split(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The train and test architectures of a replicate (same for every predictor)."""
     rng = np.random.default_rng([config.seed, replicate, train_size])
-    return protocol.split(oracle, rng, train_size, config.test_size)
+    return protocol.split(oracle, rng, train_size, config.test_size, required_arch_info(config))
 
 
 def predictor_seed(config: CompareConfig, replicate: int) -> int:
@@ -251,7 +270,7 @@ def _run_job(config: CompareConfig, job: Job) -> dict[str, Any]:
     predict_s = time.perf_counter() - t1
     sim2 = oracle.clock.seconds
 
-    gt_cost = float(gt.cost.sum())
+    gt_cost = float(gt.cost.sum()) if cls.uses_train_scores else 0.0
     row: dict[str, Any] = {
         "job_key": job.key,
         "config_hash": job.config_hash,

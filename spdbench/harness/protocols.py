@@ -1,7 +1,9 @@
 """How a compare job chooses its training and test architectures.
 
 - `generic`: a random train set of the requested size from the space and a disjoint test set
-  (all other architectures of a finite space, else `test_size`, default 200).
+  (all other architectures of a finite space, else `test_size`, default 200). When predictors
+  replay recorded per-architecture facts (zero-cost scores), both sets come from the
+  architectures that record them (`having`), so every predictor sees the same split.
 - `sigmoid-slope` (Rawal et al. 2020, Sec. 4.1): training slopes drawn at random from the
   restricted interval 0.37-1.50 (15 by default, as in Fig. 1), test on every recorded slope
   outside it. The paper draws 30 points there and keeps 15 for hyperparameter selection; a
@@ -30,14 +32,25 @@ class Protocol(ABC):
     default_train_sizes: ClassVar[tuple[int, ...]]
 
     @abstractmethod
-    def check(self, oracle: Oracle, train_sizes: tuple[int, ...], test_size: int | None) -> None:
+    def check(
+        self,
+        oracle: Oracle,
+        train_sizes: tuple[int, ...],
+        test_size: int | None,
+        having: tuple[str, ...] = (),
+    ) -> None:
         """Raise ConfigError when the sizes cannot be met on `oracle`."""
 
     @abstractmethod
     def split(
-        self, oracle: Oracle, rng: np.random.Generator, train_size: int, test_size: int | None
+        self,
+        oracle: Oracle,
+        rng: np.random.Generator,
+        train_size: int,
+        test_size: int | None,
+        having: tuple[str, ...] = (),
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(train, test) genotype arrays."""
+        """(train, test) genotype arrays, restricted to archs with `having` recorded."""
 
     def extra_metrics(
         self, test: np.ndarray, truth: np.ndarray, predicted: np.ndarray
@@ -50,21 +63,25 @@ class GenericProtocol(Protocol):
     name = "generic"
     default_train_sizes = (20,)
 
-    def check(self, oracle: Oracle, train_sizes: tuple[int, ...], test_size: int | None) -> None:
-        size = oracle.space.size
+    def _size(self, oracle: Oracle, having: tuple[str, ...]) -> int | None:
+        return len(oracle.pool(having)) if having else oracle.size
+
+    def check(self, oracle, train_sizes, test_size, having=()):
+        size = self._size(oracle, having)
         if size is not None and max(train_sizes) + (test_size or 2) > size:
+            which = f" with {', '.join(having)} recorded" if having else ""
             raise ConfigError(
-                f"benchmark {oracle.name!r} holds {size} architectures; train size "
+                f"benchmark {oracle.name!r} holds {size} architectures{which}; train size "
                 f"{max(train_sizes)} plus test size {test_size or 2} do not fit"
             )
 
-    def split(self, oracle, rng, train_size, test_size):
-        size = oracle.space.size
+    def split(self, oracle, rng, train_size, test_size, having=()):
+        size = self._size(oracle, having)
         if size is not None:
             test_size = test_size or size - train_size
         else:
             test_size = test_size or DEFAULT_INFINITE_TEST_SIZE
-        archs = oracle.sample(train_size + test_size, rng, unique=True)
+        archs = oracle.sample(train_size + test_size, rng, unique=True, having=having)
         return archs[:train_size], archs[train_size:]
 
 
@@ -83,7 +100,12 @@ class SigmoidSlopeProtocol(Protocol):
         inside = (archs[:, 0] >= lo) & (archs[:, 0] <= hi)
         return archs[inside], archs[~inside]
 
-    def check(self, oracle, train_sizes, test_size):
+    def check(self, oracle, train_sizes, test_size, having=()):
+        if having:
+            raise ConfigError(
+                f"the sigmoid-slope protocol tests on every recorded slope; predictors that "
+                f"need {', '.join(having)} cannot run on it"
+            )
         inside, outside = self._pool(oracle)
         if max(train_sizes) > len(inside):
             raise ConfigError(
@@ -106,7 +128,7 @@ class SigmoidSlopeProtocol(Protocol):
             return {"kendall_tau_left": float("nan")}
         return {"kendall_tau_left": ranking_metrics(truth[left], predicted[left])["kendall_tau"]}
 
-    def split(self, oracle, rng, train_size, test_size):
+    def split(self, oracle, rng, train_size, test_size, having=()):
         inside, outside = self._pool(oracle)
         pick = rng.choice(len(inside), size=train_size, replace=False)
         return inside[np.sort(pick)], outside

@@ -210,6 +210,14 @@ class Oracle(ABC):
         m = self.metric(metric)
         return m.sign * self.query(archs, **query).metrics[m.name]
 
+    def pool(self, having: tuple[str, ...] = ()) -> np.ndarray:
+        """Every architecture the oracle answers for with all `having` arch_info recorded."""
+        pool = self.enumerate()
+        ok = np.ones(len(pool), dtype=bool)
+        for name in having:
+            ok &= ~np.isnan(self.arch_info(pool, name))
+        return pool[ok]
+
     def sample(
         self,
         n: int,
@@ -221,11 +229,7 @@ class Oracle(ABC):
         """`n` architectures the oracle answers for (distinct by default); `having` restricts
         them to those with every named `arch_info` recorded."""
         if having:
-            pool = self.enumerate()
-            ok = np.ones(len(pool), dtype=bool)
-            for name in having:
-                ok &= ~np.isnan(self.arch_info(pool, name))
-            pool = pool[ok]
+            pool = self.pool(having)
             if unique and n > len(pool):
                 raise InvalidInputError(
                     f"asked for {n} distinct architectures with {', '.join(having)} recorded; "

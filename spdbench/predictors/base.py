@@ -61,6 +61,9 @@ class Predictor(ABC):
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     needs: ClassVar[frozenset[str]] = frozenset({"space"})
+    # False for predictors that ignore the training scores (replayed zero-cost proxies): the
+    # harness then does not count the training set's ground-truth cost in their set-up time.
+    uses_train_scores: ClassVar[bool] = True
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed

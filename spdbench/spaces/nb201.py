@@ -28,7 +28,9 @@ class NB201Space(CategoricalSpace):
     options = OPS
 
     def format(self, g: np.ndarray) -> list[str]:
-        names = np.asarray(OPS, dtype=object)[np.asarray(g, dtype=np.int64)]
+        g = np.asarray(g, dtype=np.int64)
+        ok = (g >= 0) & (g < len(OPS))  # rows outside the space are formatted for errors too
+        names = np.where(ok, np.asarray(OPS, dtype=object)[np.where(ok, g, 0)], g.astype(str))
         return [_TEMPLATE.format(*row) for row in names]
 
     def parse(self, texts: Sequence[str]) -> np.ndarray:
