@@ -15,11 +15,15 @@ from typing import Any
 import numpy as np
 
 from spdbench.errors import ArchitectureError, InvalidInputError, NotFittedError
-from spdbench.oracles.base import Oracle
+from spdbench.oracles.base import Oracle, train_ground_truth
 from spdbench.predictors.base import Context, Predictor
 
 
-def _default_oracle() -> Oracle:
+def _default_oracle(cls: type[Predictor]) -> Oracle:
+    if getattr(cls, "requires_arch_info", ()):  # replays facts only real benchmarks record
+        from spdbench.oracles.catalog import load_oracle
+
+        return load_oracle("nb201-cifar10")
     from spdbench.oracles.synthetic import SyntheticSlopeOracle
 
     return SyntheticSlopeOracle(n_seeds=3, n_epochs=12)
@@ -47,7 +51,7 @@ def check_predictor(
     params: dict[str, Any] | None = None,
 ) -> None:
     """Run the Predictor contract checks on `cls` (built with `params`, default: defaults)."""
-    oracle = oracle or _default_oracle()
+    oracle = oracle or _default_oracle(cls)
     params = dict(params or {})
     name = cls.__name__
 
@@ -74,7 +78,7 @@ def check_predictor(
     having = tuple(getattr(cls, "requires_arch_info", ()))
     archs = oracle.sample(n_train + n_test, rng, unique=True, having=having)
     train, test = archs[:n_train], archs[n_train:]
-    gt = oracle.query(train, seed=rng.choice(oracle.seeds, size=n_train), curves=True, charge=False)
+    gt = train_ground_truth(oracle, train, None, oracle.default_metric, rng, curves=True)
     scores = oracle.metric().sign * gt.metrics[oracle.default_metric]
     context = Context.for_predictor(cls, oracle, oracle.default_metric, gt)
 

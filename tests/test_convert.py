@@ -60,7 +60,7 @@ def test_nb201_zero_cost_keys_map_to_our_cells(nb201_source, tmp_path):
 
 
 def test_compare_draws_only_recorded_runs(nb201_source, tmp_path):
-    from spdbench.harness.compare import train_ground_truth
+    from spdbench.oracles.base import train_ground_truth
 
     root, truth = nb201_source
     oracle = CachedRunsOracle(build_nb201("cifar10", root, verify=False))
