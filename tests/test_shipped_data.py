@@ -84,3 +84,13 @@ def test_nas_bench_macro(monkeypatch):
     order = np.argsort(iso, kind="stable")
     same = iso[order][1:] == iso[order][:-1]
     assert np.array_equal(mean[order][1:][same], mean[order][:-1][same])
+
+
+def test_nb101_subset(monkeypatch):
+    monkeypatch.setenv("SPDBENCH_DATA", str(DATA))
+    oracle = load_oracle("nb101-subset")
+    cells = oracle.enumerate()
+    assert len(cells) == 500 and oracle.space.contains(cells).all()
+    acc = oracle.query(cells, charge=False).metrics["valid_acc"]
+    assert 70 < acc.min() < acc.max() < 95
+    assert np.isfinite(oracle.arch_info(cells, "zc_synflow")).all()

@@ -19,10 +19,12 @@ Converter = Callable[..., CachedRuns]
 def converters() -> dict[str, Converter]:
     """Benchmark name -> function(source, verify=True) building its cached runs."""
     from spdbench.convert.macro import build_macro
+    from spdbench.convert.nb101 import build_nb101_subset
     from spdbench.convert.nb201 import DATASETS, build_nb201
 
     out: dict[str, Converter] = {f"nb201-{d}": partial(build_nb201, d) for d in DATASETS}
     out["nas-bench-macro"] = build_macro
+    out["nb101-subset"] = build_nb101_subset
     return out
 
 

@@ -1,0 +1,159 @@
+"""The NAS-Bench-101 cell space (Ying et al. 2019): a DAG on 7 nodes (input, 5 intermediate,
+output), upper-triangular adjacency, each intermediate node one of conv3x3-bn-relu,
+conv1x1-bn-relu, maxpool3x3.
+
+A genotype row holds the 21 upper-triangle adjacency bits (row-major: 0->1, 0->2, ..., 5->6)
+then the op index (0..2) of nodes 1..5. As in NAS-Bench-101, a matrix is valid when, after
+pruning nodes off every input->output path, the output is reachable and at most 9 edges
+remain; unpruned matrices are kept as written (benchmarks record them that way).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from spdbench.errors import ArchitectureError
+from spdbench.spaces.base import SearchSpace
+
+OPS = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
+NODES = 7
+MAX_EDGES = 9
+N_BITS = NODES * (NODES - 1) // 2  # 21
+_IU = np.triu_indices(NODES, k=1)
+_PATTERN = re.compile(r"^adj=([01]{21});ops=([\w-]+(?:,[\w-]+){4})$")
+
+
+def adjacency(g: np.ndarray) -> np.ndarray:
+    """(n, 7, 7) 0/1 adjacency matrices of rows `g`."""
+    g = np.asarray(g)
+    a = np.zeros((g.shape[0], NODES, NODES), dtype=np.int64)
+    a[:, _IU[0], _IU[1]] = g[:, :N_BITS]
+    return a
+
+
+def on_path(a: np.ndarray) -> np.ndarray:
+    """(n, 7) mask of nodes on some input->output path."""
+    n = a.shape[0]
+    reach = np.zeros((n, NODES), dtype=bool)  # reachable from input
+    reach[:, 0] = True
+    back = np.zeros((n, NODES), dtype=bool)  # reaches the output
+    back[:, -1] = True
+    for j in range(1, NODES):  # topological order: edges only go i -> j > i
+        reach[:, j] = (reach[:, :j] & (a[:, :j, j] > 0)).any(axis=1)
+    for i in range(NODES - 2, -1, -1):
+        back[:, i] = (back[:, i + 1 :] & (a[:, i, i + 1 :] > 0)).any(axis=1)
+    return reach & back
+
+
+def pruned_edges(a: np.ndarray) -> np.ndarray:
+    """Edges left after removing nodes off every input->output path."""
+    keep = on_path(a)
+    return (a * keep[:, :, None] * keep[:, None, :]).sum(axis=(1, 2))
+
+
+class NB101Space(SearchSpace):
+    name = "nb101"
+    description = "NAS-Bench-101 cells: 7-node DAGs, <= 9 edges, 3 ops (Ying et al. 2019)"
+    dims = N_BITS + NODES - 2
+    dtype = np.dtype(np.int64)
+
+    def config(self) -> dict[str, Any]:
+        return {}
+
+    @property
+    def size(self) -> None:
+        return None  # finite (423,624 graphs up to isomorphism) but never enumerated
+
+    def contains(self, g: np.ndarray) -> np.ndarray:
+        bits, ops = g[:, :N_BITS], g[:, N_BITS:]
+        ok = ((bits == 0) | (bits == 1)).all(axis=1) & ((ops >= 0) & (ops < len(OPS))).all(axis=1)
+        a = adjacency(np.where(ok[:, None], g, 0))
+        connected = on_path(a)[:, -1]
+        return ok & connected & (pruned_edges(a) <= MAX_EDGES)
+
+    def explain_outside(self, row: np.ndarray) -> str:
+        return (
+            "a cell needs 21 adjacency bits and 5 op indices 0..2, an input->output path, and "
+            f"at most {MAX_EDGES} edges on input->output paths"
+        )
+
+    def format(self, g: np.ndarray) -> list[str]:
+        out = []
+        for row in np.asarray(g, dtype=np.int64):
+            ops = [OPS[v] if 0 <= v < len(OPS) else str(v) for v in row[N_BITS:]]
+            out.append("adj=" + "".join(str(b) for b in row[:N_BITS]) + ";ops=" + ",".join(ops))
+        return out
+
+    def parse(self, texts: Sequence[str]) -> np.ndarray:
+        index = {op: i for i, op in enumerate(OPS)}
+        rows = []
+        for text in texts:
+            m = _PATTERN.match(text.strip())
+            ops = m.group(2).split(",") if m else []
+            if m is None or any(op not in index for op in ops):
+                raise ArchitectureError(
+                    f"{text!r} is not an NB101 cell: write adj=<21 upper-triangle bits, row-major>"
+                    f";ops=<5 of {', '.join(OPS)}>"
+                )
+            rows.append([int(c) for c in m.group(1)] + [index[op] for op in ops])
+        return self.as_genotypes(np.array(rows, dtype=np.int64).reshape(-1, self.dims))
+
+    def encode(self, g: np.ndarray) -> np.ndarray:
+        """21 adjacency bits and a one-hot op per intermediate node (36 features)."""
+        onehot = np.eye(len(OPS))[g[:, N_BITS:]].reshape(g.shape[0], -1)
+        return np.concatenate([g[:, :N_BITS].astype(np.float64), onehot], axis=1)
+
+    # ---- sampling and variation: propose, keep the valid rows, re-propose the rest ----------
+    def sample(self, n: int, rng: np.random.Generator, *, unique: bool = False) -> np.ndarray:
+        self._check_count(n, unique)
+        out = np.empty((0, self.dims), dtype=np.int64)
+        while len(out) < n:
+            m = 4 * (n - len(out)) + 16
+            cand = np.concatenate(
+                [rng.integers(0, 2, (m, N_BITS)), rng.integers(0, len(OPS), (m, NODES - 2))],
+                axis=1,
+            )
+            cand = cand[self.contains(cand)]
+            out = np.concatenate([out, cand])
+            if unique:
+                _, first = np.unique(self.keys(out), return_index=True)
+                out = out[np.sort(first)]
+        return out[:n]
+
+    def mutate(self, g: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Flip one adjacency bit or change one op, re-drawn until the cell stays valid."""
+        g = self.as_genotypes(g)
+        out = g.copy()
+        todo = np.arange(len(g))
+        while todo.size:
+            cand = g[todo].copy()
+            pos = rng.integers(0, self.dims, size=todo.size)
+            rows = np.arange(todo.size)
+            is_bit = pos < N_BITS
+            shift = rng.integers(1, len(OPS), size=todo.size)
+            cand[rows, pos] = np.where(
+                is_bit, 1 - cand[rows, pos], (cand[rows, pos] + shift) % len(OPS)
+            )
+            ok = self.contains(cand)
+            out[todo[ok]] = cand[ok]
+            todo = todo[~ok]
+        return out
+
+    def crossover(self, a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Uniform crossover of bits and ops; invalid children are re-drawn (20 tries, then
+        the first parent)."""
+        a, b = self.as_genotypes(a), self.as_genotypes(b)
+        out = a.copy()
+        todo = np.arange(len(a))
+        for _ in range(20):
+            if not todo.size:
+                break
+            cand = np.where(rng.random((todo.size, self.dims)) < 0.5, a[todo], b[todo])
+            ok = self.contains(cand)
+            out[todo[ok]] = cand[ok]
+            todo = todo[~ok]
+        return out

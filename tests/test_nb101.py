@@ -1,0 +1,76 @@
+"""NB101 cells: validity as NAS-Bench-101 defines it, variation inside the space, conversion."""
+
+import json
+
+import numpy as np
+import pytest
+
+from spdbench import convert
+from spdbench.errors import ArchitectureError
+from spdbench.oracles.cached_runs import CachedRunsOracle
+from spdbench.spaces.nb101 import NB101Space, adjacency, pruned_edges
+
+SPACE = NB101Space()
+
+
+def _cell(edges, ops=(0, 1, 2, 0, 1)):
+    a = np.zeros((7, 7), dtype=np.int64)
+    for i, j in edges:
+        a[i, j] = 1
+    return np.concatenate([a[np.triu_indices(7, k=1)], ops])[None, :]
+
+
+def test_validity_follows_nasbench101():
+    chain = [(i, i + 1) for i in range(6)]
+    assert SPACE.contains(_cell(chain)).all()
+    assert not SPACE.contains(_cell(chain[:-1])).any()  # output unreachable
+    dense = [*chain, (0, 2), (0, 3), (0, 4), (0, 6)]  # 10 edges, all on input->output paths
+    assert pruned_edges(adjacency(_cell(dense)))[0] == 10
+    assert not SPACE.contains(_cell(dense)).any()
+    # edges into a dead end (node 5) are pruned before counting, as NAS-Bench-101 does
+    dead = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 6), (0, 5), (1, 5), (2, 5), (3, 5), (4, 5)]
+    assert pruned_edges(adjacency(_cell(dead)))[0] == 5 and SPACE.contains(_cell(dead)).all()
+    with pytest.raises(ArchitectureError, match="at most 9 edges"):
+        SPACE.as_genotypes(_cell(dense))
+
+
+def test_sampling_mutation_crossover_stay_valid():
+    rng = np.random.default_rng(0)
+    g = SPACE.sample(300, rng, unique=True)
+    assert SPACE.contains(g).all() and len(np.unique(SPACE.keys(g))) == 300
+    m = SPACE.mutate(g, rng)
+    assert SPACE.contains(m).all() and ((m != g).sum(axis=1) == 1).all()
+    c = SPACE.crossover(g, m, rng)
+    assert SPACE.contains(c).all() and ((c == g) | (c == m)).all()
+    assert np.array_equal(SPACE.parse(SPACE.format(g)), g)
+    assert SPACE.encode(g).shape == (300, 36)
+
+
+def test_subset_conversion_from_the_naslib_layout(tmp_path):
+    rng = np.random.default_rng(1)
+    cells = SPACE.sample(5, rng, unique=True)
+    entries = {}
+    for i, row in enumerate(cells):
+        a = adjacency(row[None, :])[0]
+        key = (*a.ravel().tolist(), 0, *(row[21:] + 2).tolist(), 1)
+        entries[str(key)] = {
+            "flops": 10.0 * i,
+            "params": 1.0 + i,
+            "synflow": float(i),
+            "val_accuracy": 90.0 + i,
+        }
+    (tmp_path / "zero-cost").mkdir()
+    (tmp_path / "zero-cost/zc_nasbench101.json").write_text(
+        json.dumps({"nasbench101": {"cifar10": entries}})
+    )
+    oracle = CachedRunsOracle(convert.build("nb101-subset", tmp_path, verify=False))
+    q = oracle.query(cells, charge=False)
+    assert q.metrics["valid_acc"].tolist() == [90.0, 91.0, 92.0, 93.0, 94.0]
+    assert q.cost.tolist() == [0.0] * 5
+    assert oracle.arch_info(cells, "zc_synflow").tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert "zc_synflow_time" not in oracle.arch_info_names  # NB101 records no proxy times
+    other = SPACE.sample(50, rng, unique=True)
+    other = other[~np.isin(SPACE.keys(other), SPACE.keys(cells))][:1]
+    with pytest.raises(ArchitectureError, match="has no recorded runs"):
+        oracle.query(other)
+    assert len(oracle.sample(5, rng)) == 5 and oracle.size == 5
