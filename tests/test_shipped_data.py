@@ -94,3 +94,13 @@ def test_nb101_subset(monkeypatch):
     acc = oracle.query(cells, charge=False).metrics["valid_acc"]
     assert 70 < acc.min() < acc.max() < 95
     assert np.isfinite(oracle.arch_info(cells, "zc_synflow")).all()
+
+
+def test_nas_bench_nlp(monkeypatch):
+    monkeypatch.setenv("SPDBENCH_DATA", str(DATA))
+    oracle = load_oracle("nas-bench-nlp-wt2")
+    cells = oracle.enumerate()
+    assert len(cells) == 340  # 345 logs: 4 diverged, one cell trained twice
+    q = oracle.query(cells, 50, curves=True, charge=False)
+    assert q.curves["valid_loss"].shape == (340, 50) and np.isfinite(q.curves["valid_loss"]).all()
+    assert (q.cost > 0).all() and (q.cost > oracle.query(cells, 10, charge=False).cost).all()

@@ -21,10 +21,12 @@ def converters() -> dict[str, Converter]:
     from spdbench.convert.macro import build_macro
     from spdbench.convert.nb101 import build_nb101_subset
     from spdbench.convert.nb201 import DATASETS, build_nb201
+    from spdbench.convert.nlp import build_nlp
 
     out: dict[str, Converter] = {f"nb201-{d}": partial(build_nb201, d) for d in DATASETS}
     out["nas-bench-macro"] = build_macro
     out["nb101-subset"] = build_nb101_subset
+    out["nas-bench-nlp-wt2"] = build_nlp
     return out
 
 
