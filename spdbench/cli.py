@@ -264,7 +264,7 @@ def benchmarks_list() -> None:
     from spdbench.oracles.catalog import benchmark_names, load_oracle
 
     table = Table(title="benchmarks")
-    for col in ("name", "archs", "fidelities", "seeds", "metrics (default first)", "description"):
+    for col in ("name", "archs", "fidelities", "seeds", "metrics (default first)", "source"):
         table.add_column(col, no_wrap=col == "name", overflow="fold")
     for name in benchmark_names():
         try:
@@ -283,7 +283,7 @@ def benchmarks_list() -> None:
             fid_text,
             str(info["seeds"]),
             ", ".join(metrics),
-            info["description"],
+            info.get("source") or info["description"],
         )
     console.print(table)
 
