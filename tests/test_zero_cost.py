@@ -6,6 +6,7 @@ from upstream_files import write_nb201_sources
 
 from spdbench import plugins
 from spdbench.convert.nb201 import build_nb201
+from spdbench.convert.zero_cost import PROXIES
 from spdbench.errors import ConfigError, InvalidInputError
 from spdbench.harness.compare import CompareConfig, run_compare
 from spdbench.oracles.cached_runs import CachedRunsOracle, write_cached_runs
@@ -24,18 +25,7 @@ def nb201_file(tmp_path):
 
 def test_zero_cost_predictors_are_registered():
     names = plugins.names("predictor")
-    for proxy in (
-        "synflow",
-        "nwot",
-        "jacov",
-        "snip",
-        "grasp",
-        "fisher",
-        "grad-norm",
-        "l2-norm",
-        "params",
-        "flops",
-    ):
+    for proxy in (p.replace("_", "-") for p in PROXIES):
         assert f"zc-{proxy}" in names
         assert plugins.load("predictor", f"zc-{proxy}").name == f"zc-{proxy}"
     assert ZC_grad_norm.requires_arch_info == ("zc_grad_norm",)

@@ -18,7 +18,6 @@ from spdbench.oracles.base import Metric
 from spdbench.oracles.cached_runs import CachedRuns
 from spdbench.spaces.macro import MacroSpace
 
-CREATED = "2026-11-24 (converted; see provenance)"
 CITATION = (
     "Su, Huang, Wang, Chen, Wang, Qian, Xu & Chang, Prioritized Architecture Sampling with "
     "Monto-Carlo Tree Search, CVPR 2021 (NAS-Bench-Macro)"
@@ -78,5 +77,5 @@ def build_macro(source: Path, *, verify: bool = True) -> CachedRuns:
             "files": [sources.MACRO.record()],
             "cost_model": "none recorded: queries cost 0 s",
         },
-        created=CREATED,
+        created=sources.CREATED,
     )

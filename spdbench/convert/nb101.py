@@ -20,7 +20,6 @@ from spdbench.oracles.cached_runs import CachedRuns
 from spdbench.spaces.nb101 import N_BITS, NODES, NB101Space
 
 NASLIB_FIRST_OP = 2  # NASLib op index of conv3x3-bn-relu; ours are 0..2 in the same order
-CREATED = "2026-11-24 (converted; see provenance)"
 CITATION = (
     "Ying, Klein, Real, Christiansen, Murphy & Hutter, NAS-Bench-101: Towards Reproducible "
     "Neural Architecture Search, ICML 2019"
@@ -72,5 +71,5 @@ def build_nb101_subset(source: Path, *, verify: bool = True) -> CachedRuns:
             "files": [sources.ZC_NB101.record()],
             "cost_model": "none recorded: queries cost 0 s",
         },
-        created=CREATED,
+        created=sources.CREATED,
     )

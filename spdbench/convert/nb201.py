@@ -43,7 +43,6 @@ N_RUNS = 3
 # per-seed table's size for 714 of 725 cells under this mapping and for none under others.
 NASLIB_OP_TO_OURS = np.array([1, 0, 3, 2, 4])
 NASLIB_EDGE_ORDER = [0, 1, 3, 2, 4, 5]  # our column j <- NASLib position NASLIB_EDGE_ORDER[j]
-CREATED = "2026-11-24 (converted; see provenance)"
 
 
 def nb201_names() -> list[str]:
@@ -136,7 +135,7 @@ def build_nb201(dataset: str, source: Path, *, verify: bool = True) -> CachedRun
             "runs": "run index 0..2 = the per-seed rows of a cell in file order (seeds unnamed)",
             "cost_model": "recorded 200-epoch training time per cell; 12 epochs = 12/200 of it",
         },
-        created=CREATED,
+        created=sources.CREATED,
     )
 
 

@@ -34,7 +34,6 @@ OPS = (
     "blend",
 )
 EPOCHS = 50
-CREATED = "2026-11-24 (converted; see provenance)"
 CITATION = (
     "Klyuchnikov, Trofimov, Artemova, Salnikov, Kravchuk, Filippov & Burnaev, NAS-Bench-NLP: "
     "Neural Architecture Search Benchmark for Natural Language Processing, IEEE Access 2022"
@@ -109,5 +108,5 @@ def build_nlp(source: Path, *, verify: bool = True) -> CachedRuns:
             "diverged (loss NaN) or stopped before 50 epochs",
             "cost_model": "recorded wall time per epoch",
         },
-        created=CREATED,
+        created=sources.CREATED,
     )

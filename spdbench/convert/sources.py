@@ -52,6 +52,9 @@ class SourceFile:
         }
 
 
+# Fixed, so that converting the same sources again gives the same file bytes.
+CREATED = "2026-11-24 (converted; see provenance)"
+
 NB201_CITATION = (
     "Dong & Yang, NAS-Bench-201: Extending the Scope of Reproducible Neural Architecture "
     "Search, ICLR 2020; Dong, Liu, Musial & Gabrys, NATS-Bench: Benchmarking NAS Algorithms "
