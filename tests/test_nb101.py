@@ -51,7 +51,7 @@ def test_subset_conversion_from_the_naslib_layout(tmp_path):
     cells = SPACE.sample(5, rng, unique=True)
     entries = {}
     for i, row in enumerate(cells):
-        a = adjacency(row[None, :])[0]
+        a = adjacency(row[None, :])[0].astype(int)
         key = (*a.ravel().tolist(), 0, *(row[21:] + 2).tolist(), 1)
         entries[str(key)] = {
             "flops": 10.0 * i,

@@ -24,14 +24,16 @@ NODES = 7
 MAX_EDGES = 9
 N_BITS = NODES * (NODES - 1) // 2  # 21
 _IU = np.triu_indices(NODES, k=1)
+_BIT_WEIGHTS = 1 << np.arange(N_BITS, dtype=np.int64)
+_OP_WEIGHTS = 3 ** np.arange(NODES - 2, dtype=np.int64)
 _PATTERN = re.compile(r"^adj=([01]{21});ops=([\w-]+(?:,[\w-]+){4})$")
 
 
 def adjacency(g: np.ndarray) -> np.ndarray:
-    """(n, 7, 7) 0/1 adjacency matrices of rows `g`."""
+    """(n, 7, 7) boolean adjacency matrices of rows `g`."""
     g = np.asarray(g)
-    a = np.zeros((g.shape[0], NODES, NODES), dtype=np.int64)
-    a[:, _IU[0], _IU[1]] = g[:, :N_BITS]
+    a = np.zeros((g.shape[0], NODES, NODES), dtype=bool)
+    a[:, _IU[0], _IU[1]] = g[:, :N_BITS] != 0
     return a
 
 
@@ -43,16 +45,16 @@ def on_path(a: np.ndarray) -> np.ndarray:
     back = np.zeros((n, NODES), dtype=bool)  # reaches the output
     back[:, -1] = True
     for j in range(1, NODES):  # topological order: edges only go i -> j > i
-        reach[:, j] = (reach[:, :j] & (a[:, :j, j] > 0)).any(axis=1)
+        reach[:, j] = (reach[:, :j] & a[:, :j, j]).any(axis=1)
     for i in range(NODES - 2, -1, -1):
-        back[:, i] = (back[:, i + 1 :] & (a[:, i, i + 1 :] > 0)).any(axis=1)
+        back[:, i] = (back[:, i + 1 :] & a[:, i, i + 1 :]).any(axis=1)
     return reach & back
 
 
 def pruned_edges(a: np.ndarray) -> np.ndarray:
     """Edges left after removing nodes off every input->output path."""
     keep = on_path(a)
-    return (a * keep[:, :, None] * keep[:, None, :]).sum(axis=(1, 2))
+    return (a[:, _IU[0], _IU[1]] & keep[:, _IU[0]] & keep[:, _IU[1]]).sum(axis=1)
 
 
 class NB101Space(SearchSpace):
@@ -101,6 +103,11 @@ class NB101Space(SearchSpace):
                 )
             rows.append([int(c) for c in m.group(1)] + [index[op] for op in ops])
         return self.as_genotypes(np.array(rows, dtype=np.int64).reshape(-1, self.dims))
+
+    def keys(self, g: np.ndarray) -> np.ndarray:
+        """Exact: the adjacency bits as a 21-bit number plus the ops in base 3 above them."""
+        g = np.asarray(g, dtype=np.int64)
+        return g[:, :N_BITS] @ _BIT_WEIGHTS + (g[:, N_BITS:] @ _OP_WEIGHTS) * (1 << N_BITS)
 
     def encode(self, g: np.ndarray) -> np.ndarray:
         """21 adjacency bits and a one-hot op per intermediate node (36 features)."""
