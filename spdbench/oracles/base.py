@@ -228,16 +228,18 @@ class Oracle(ABC):
         having: tuple[str, ...] = (),
     ) -> np.ndarray:
         """`n` architectures the oracle answers for (distinct by default); `having` restricts
-        them to those with every named `arch_info` recorded."""
-        if having:
-            pool = self.pool(having)
-            if unique and n > len(pool):
-                raise InvalidInputError(
-                    f"asked for {n} distinct architectures with {', '.join(having)} recorded; "
-                    f"benchmark {self.name!r} has {len(pool)}"
-                )
-            return pool[rng.choice(len(pool), size=n, replace=not unique)]
-        return self.space.sample(n, rng, unique=unique)
+        them to those with every named `arch_info` recorded. An oracle that answers for its
+        whole space samples the space; others draw from the architectures they hold."""
+        if not having and self.size == self.space.size:
+            return self.space.sample(n, rng, unique=unique)
+        pool = self.pool(having)
+        if unique and n > len(pool):
+            which = f" with {', '.join(having)} recorded" if having else ""
+            raise InvalidInputError(
+                f"asked for {n} distinct architectures{which}; benchmark {self.name!r} has "
+                f"{len(pool)}"
+            )
+        return pool[rng.choice(len(pool), size=n, replace=not unique)]
 
     def enumerate(self) -> np.ndarray:
         """Every architecture the oracle can answer for (finite spaces only)."""

@@ -51,7 +51,6 @@ from spdbench.errors import (
     ArchitectureError,
     ChecksumError,
     DataFileError,
-    InvalidInputError,
     SchemaVersionError,
 )
 from spdbench.io import atomic_path
@@ -367,23 +366,6 @@ class CachedRunsOracle(Oracle):
     @property
     def size(self) -> int | None:
         return len(self.runs.archs)
-
-    def sample(
-        self,
-        n: int,
-        rng: np.random.Generator,
-        *,
-        unique: bool = True,
-        having: tuple[str, ...] = (),
-    ) -> np.ndarray:
-        if having or self.covers_space:
-            return super().sample(n, rng, unique=unique, having=having)
-        if unique and n > len(self.runs.archs):
-            raise InvalidInputError(
-                f"asked for {n} distinct architectures; benchmark {self.name!r} records "
-                f"{len(self.runs.archs)}"
-            )
-        return self.runs.archs[rng.choice(len(self.runs.archs), size=n, replace=not unique)]
 
     def enumerate(self) -> np.ndarray:
         return self.space.enumerate() if self.covers_space else self.runs.archs.copy()
