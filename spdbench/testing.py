@@ -20,7 +20,7 @@ from spdbench.predictors.base import Context, Predictor
 
 
 def _default_oracle(cls: type[Predictor]) -> Oracle:
-    if getattr(cls, "requires_arch_info", ()):  # replays facts only real benchmarks record
+    if cls.requires_arch_info:  # replays facts only real benchmarks record
         from spdbench.oracles.catalog import load_oracle
 
         return load_oracle("nb201-cifar10")
@@ -51,7 +51,6 @@ def check_predictor(
     params: dict[str, Any] | None = None,
 ) -> None:
     """Run the Predictor contract checks on `cls` (built with `params`, default: defaults)."""
-    oracle = oracle or _default_oracle(cls)
     params = dict(params or {})
     name = cls.__name__
 
@@ -59,6 +58,7 @@ def check_predictor(
     assert isinstance(cls, type) and issubclass(cls, Predictor), (
         f"{name} must subclass spdbench Predictor"
     )
+    oracle = oracle or _default_oracle(cls)
     assert cls.name and cls.description, f"{name} needs class attributes `name` and `description`"
     assert "seed" in cls.param_names(), f"{name}.__init__ must accept a `seed` keyword"
 
@@ -75,8 +75,7 @@ def check_predictor(
 
     # -- data
     rng = np.random.default_rng(seed)
-    having = tuple(getattr(cls, "requires_arch_info", ()))
-    archs = oracle.sample(n_train + n_test, rng, unique=True, having=having)
+    archs = oracle.sample(n_train + n_test, rng, unique=True, having=cls.requires_arch_info)
     train, test = archs[:n_train], archs[n_train:]
     gt = train_ground_truth(oracle, train, None, oracle.default_metric, rng, curves=True)
     scores = oracle.metric().sign * gt.metrics[oracle.default_metric]

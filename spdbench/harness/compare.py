@@ -160,7 +160,7 @@ def required_arch_info(config: CompareConfig) -> tuple[str, ...]:
 
 
 def _requires(predictor: str) -> tuple[str, ...]:
-    return tuple(getattr(plugins.load("predictor", predictor), "requires_arch_info", ()))
+    return plugins.load("predictor", predictor).requires_arch_info
 
 
 def prepare(config: CompareConfig) -> tuple[Oracle, Protocol]:

@@ -64,6 +64,9 @@ class Predictor(ABC):
     # False for predictors that ignore the training scores (replayed zero-cost proxies): the
     # harness then does not count the training set's ground-truth cost in their set-up time.
     uses_train_scores: ClassVar[bool] = True
+    # Per-architecture facts (oracle `arch_info`) the predictor replays; the harness draws
+    # train and test architectures only among those that record all of them.
+    requires_arch_info: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed

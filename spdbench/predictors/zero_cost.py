@@ -25,7 +25,6 @@ class ZeroCostPredictor(Predictor):
     proxy: ClassVar[str] = ""
     needs = frozenset({"space", "oracle"})
     uses_train_scores = False
-    requires_arch_info: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -44,8 +43,8 @@ class ZeroCostPredictor(Predictor):
         self._lookup(archs, context)  # fails early when the benchmark lacks the proxy
         oracle = context.oracle
         assert oracle is not None
-        every = oracle.arch_info(oracle.pool(self.requires_arch_info), f"zc_{self.proxy}")
-        finite = every[np.isfinite(every)]
+        every = oracle.arch_info(oracle.enumerate(), f"zc_{self.proxy}")
+        finite = every[np.isfinite(every)]  # NaN (not recorded) is not finite either
         self.finite_range_ = (float(finite.min()), float(finite.max())) if finite.size else (0, 0)
 
     def _predict(self, archs: np.ndarray, context: Context) -> np.ndarray:
