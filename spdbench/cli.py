@@ -532,10 +532,10 @@ def groundtruth_sigmoid_slope(
 
 
 def _registered(path: Path, entry: Any, what: str) -> None:
-    from spdbench.oracles.catalog import data_dir
+    from spdbench.oracles.catalog import data_dir, in_data_dir
 
     console.print(f"wrote {path} ({entry.bytes / 1e6:.1f} MB): {what}")
-    if path.resolve().parent == data_dir().resolve():
+    if in_data_dir(path):
         console.print(f"registered {entry.name!r} in {data_dir() / 'manifest.json'}")
 
 
@@ -576,8 +576,7 @@ def data_convert(names: tuple[str, ...], source: Path, out: Path | None, convert
             f"name benchmarks to convert or pass --all; known: {', '.join(known)}"
         )
     for name in names:  # fail on a bad name before converting anything
-        if name not in known:
-            convert.build(name, source)
+        convert.converter(name)
     out_dir = out or data_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in names:

@@ -30,12 +30,17 @@ def converters() -> dict[str, Converter]:
     return out
 
 
-def build(name: str, source: Path, *, verify: bool = True) -> CachedRuns:
-    """The cached runs of benchmark `name` converted from `source`."""
+def converter(name: str) -> Converter:
+    """The converter of benchmark `name`; UnknownNameError listing the known ones."""
     table = converters()
     if name not in table:
         raise UnknownNameError(f"no converter for {name!r}; available: {', '.join(sorted(table))}")
-    return table[name](Path(source), verify=verify)
+    return table[name]
+
+
+def build(name: str, source: Path, *, verify: bool = True) -> CachedRuns:
+    """The cached runs of benchmark `name` converted from `source`."""
+    return converter(name)(Path(source), verify=verify)
 
 
 def holds(runs: CachedRuns) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spdbench.convert import sources, zero_cost
+from spdbench.convert import sources
 from spdbench.errors import DataFileError
 from spdbench.oracles.base import Metric
 from spdbench.oracles.cached_runs import CachedRuns
@@ -27,7 +27,7 @@ CITATION = (
 def build_macro(source: Path, *, verify: bool = True) -> CachedRuns:
     """The cached runs of `nas-bench-macro` from the source folder (shared/data layout)."""
     path = sources.MACRO.locate(source, verify=verify)
-    raw = zero_cost.read_json(path)
+    raw = sources.read_json(path)
     space = MacroSpace()
     keys = sorted(raw)
     archs = space.parse(keys)

@@ -29,7 +29,7 @@ CITATION = (
 def build_nb101_subset(source: Path, *, verify: bool = True) -> CachedRuns:
     path = sources.ZC_NB101.locate(source, verify=verify)
     try:
-        entries = zero_cost.read_json(path)["nasbench101"]["cifar10"]
+        entries = sources.read_json(path)["nasbench101"]["cifar10"]
     except (KeyError, TypeError) as exc:
         raise DataFileError(f"{path} lacks ['nasbench101']['cifar10']") from exc
     keys = list(entries)

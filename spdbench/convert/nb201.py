@@ -70,7 +70,7 @@ def build_nb201(dataset: str, source: Path, *, verify: bool = True) -> CachedRun
     archs = space.parse(arch_strings)
     n = len(archs)
 
-    means200 = zero_cost.read_json(json_path)
+    means200 = sources.read_json(json_path)
     missing = [a for a in arch_strings if a not in means200]
     if missing:
         raise DataFileError(f"{json_path} lacks {len(missing)} cells, e.g. {missing[0]}")
@@ -100,7 +100,7 @@ def build_nb201(dataset: str, source: Path, *, verify: bool = True) -> CachedRun
         },
         "params_mb": {"description": "parameter size", "unit": "MB"},
     }
-    zc = zero_cost.read_json(zc_path)[naslib]
+    zc = sources.read_json(zc_path)[naslib]
     rows = _naslib_rows(zc, space, archs)
     columns = zero_cost.proxy_columns(zc, rows, n)
     arch_info.update(columns)

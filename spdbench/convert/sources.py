@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from spdbench.errors import ChecksumError, DataFileError
 from spdbench.io import sha256_file
@@ -54,6 +56,15 @@ class SourceFile:
 
 # Fixed, so that converting the same sources again gives the same file bytes.
 CREATED = "2026-11-24 (converted; see provenance)"
+
+
+def read_json(path: Path) -> Any:
+    """A located source file parsed as JSON; DataFileError when it is not JSON."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise DataFileError(f"{path} is not readable JSON ({exc}); download it again") from exc
+
 
 NB201_CITATION = (
     "Dong & Yang, NAS-Bench-201: Extending the Scope of Reproducible Neural Architecture "

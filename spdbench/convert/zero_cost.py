@@ -7,8 +7,6 @@ as strings, e.g. "(0, 2, 3, 2, 3, 1)". NB101 entries record bare scores without 
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,13 +27,6 @@ PROXIES = (
     "plain",
     "epe_nas",
 )
-
-
-def read_json(path: Path) -> Any:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise DataFileError(f"{path} is not readable JSON ({exc}); download it again") from exc
 
 
 def parse_key(key: str) -> tuple[int, ...]:

@@ -133,6 +133,11 @@ def register_benchmark(runs: CachedRuns, path: Path, *, command: str, holds: str
         command=command,
         holds=holds,
     )
-    if path.resolve().parent == data_dir().resolve():
+    if in_data_dir(path):
         register_file(entry)
     return entry
+
+
+def in_data_dir(path: Path) -> bool:
+    """Whether `path` lies directly in the data folder (and so belongs in its manifest)."""
+    return Path(path).resolve().parent == data_dir().resolve()
