@@ -38,16 +38,18 @@ class CategoricalSpace(SearchSpace):
         return f"every position takes an option index in 0..{self.choices - 1}"
 
     # ---- indices ---------------------------------------------------------------------------
+    @property
+    def _radix(self) -> np.ndarray:
+        """Place value of each position (position 0 most significant)."""
+        return self.choices ** np.arange(self.dims - 1, -1, -1, dtype=np.int64)
+
     def index(self, g: np.ndarray) -> np.ndarray:
-        """Mixed-radix number of each row (position 0 most significant)."""
-        weights = self.choices ** np.arange(self.dims - 1, -1, -1, dtype=np.int64)
-        return np.asarray(g, dtype=np.int64) @ weights
+        """Mixed-radix number of each row."""
+        return np.asarray(g, dtype=np.int64) @ self._radix
 
     def from_index(self, idx: np.ndarray) -> np.ndarray:
         """Rows from their mixed-radix numbers."""
-        idx = np.asarray(idx, dtype=np.int64)
-        weights = self.choices ** np.arange(self.dims - 1, -1, -1, dtype=np.int64)
-        return (idx[:, None] // weights) % self.choices
+        return (np.asarray(idx, dtype=np.int64)[:, None] // self._radix) % self.choices
 
     def keys(self, g: np.ndarray) -> np.ndarray:
         return self.index(g)

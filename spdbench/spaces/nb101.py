@@ -51,9 +51,10 @@ def on_path(a: np.ndarray) -> np.ndarray:
     return reach & back
 
 
-def pruned_edges(a: np.ndarray) -> np.ndarray:
-    """Edges left after removing nodes off every input->output path."""
-    keep = on_path(a)
+def pruned_edges(a: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """Edges left after removing nodes off every input->output path (`keep`: `on_path(a)`,
+    when the caller has it already)."""
+    keep = on_path(a) if keep is None else keep
     return (a[:, _IU[0], _IU[1]] & keep[:, _IU[0]] & keep[:, _IU[1]]).sum(axis=1)
 
 
@@ -74,8 +75,8 @@ class NB101Space(SearchSpace):
         bits, ops = g[:, :N_BITS], g[:, N_BITS:]
         ok = ((bits == 0) | (bits == 1)).all(axis=1) & ((ops >= 0) & (ops < len(OPS))).all(axis=1)
         a = adjacency(np.where(ok[:, None], g, 0))
-        connected = on_path(a)[:, -1]
-        return ok & connected & (pruned_edges(a) <= MAX_EDGES)
+        keep = on_path(a)  # keep[:, -1]: the output lies on an input->output path
+        return ok & keep[:, -1] & (pruned_edges(a, keep) <= MAX_EDGES)
 
     def explain_outside(self, row: np.ndarray) -> str:
         return (
