@@ -37,6 +37,8 @@ class RecordedCellSpace(SearchSpace):
         self.feature_names = list(feature_names)
         self.prefix = prefix
         self._order = np.argsort(self.ids)
+        # standardized features: the metric mutation moves in
+        self._z = (self.features - self.features.mean(0)) / (self.features.std(0) + 1e-12)
 
     def config(self) -> dict[str, Any]:
         return {
@@ -84,10 +86,9 @@ class RecordedCellSpace(SearchSpace):
 
     def mutate(self, g: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         g = self.as_genotypes(g)
-        x = (self.features - self.features.mean(0)) / (self.features.std(0) + 1e-12)
-        here = x[self._pos(g)]
-        dist = ((here[:, None, :] - x[None, :, :]) ** 2).sum(-1)
-        dist[np.arange(len(g)), self._pos(g)] = np.inf  # a mutation moves
+        pos = self._pos(g)
+        dist = ((self._z[pos][:, None, :] - self._z[None, :, :]) ** 2).sum(-1)
+        dist[np.arange(len(g)), pos] = np.inf  # a mutation moves
         k = min(3, self.size - 1)
         nearest = np.argsort(dist + 1e-9 * rng.random(dist.shape), axis=1)[:, :k]
         pick = nearest[np.arange(len(g)), rng.integers(0, k, size=len(g))]
