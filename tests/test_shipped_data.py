@@ -90,7 +90,10 @@ def test_nb101_subset(monkeypatch):
     monkeypatch.setenv("SPDBENCH_DATA", str(DATA))
     oracle = load_oracle("nb101-subset")
     cells = oracle.enumerate()
-    assert len(cells) == 500 and oracle.space.contains(cells).all()
+    # NASLib's 500 entries are 292 distinct NB101 networks; one row each
+    assert len(cells) == 292 and oracle.space.contains(cells).all()
+    assert len(np.unique(oracle.space.keys(cells))) == 292
+    assert oracle.arch_info(cells, "naslib_entries").sum() == 500
     acc = oracle.query(cells, charge=False).metrics["valid_acc"]
     assert 70 < acc.min() < acc.max() < 95
     assert np.isfinite(oracle.arch_info(cells, "zc_synflow")).all()

@@ -6,6 +6,12 @@ A genotype row holds the 21 upper-triangle adjacency bits (row-major: 0->1, 0->2
 then the op index (0..2) of nodes 1..5. As in NAS-Bench-101, a matrix is valid when, after
 pruning nodes off every input->output path, the output is reachable and at most 9 edges
 remain; unpruned matrices are kept as written (benchmarks record them that way).
+
+Keys identify a cell up to what NAS-Bench-101 treats as the same network: nodes off every
+input->output path are pruned and isomorphic graphs share a key. As in NB101's own module
+hash (Ying et al. 2019, Sec. 2.2; `graph_util.hash_module`), it is a Weisfeiler-Lehman
+fingerprint of (out-degree, in-degree, op) labels refined 7 times, computed here on 64-bit
+integers for all rows at once. So a query finds the recorded representative of its class.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ N_BITS = NODES * (NODES - 1) // 2  # 21
 _IU = np.triu_indices(NODES, k=1)
 _BIT_WEIGHTS = 1 << np.arange(N_BITS, dtype=np.int64)
 _OP_WEIGHTS = 3 ** np.arange(NODES - 2, dtype=np.int64)
+_INPUT_LABEL, _OUTPUT_LABEL = len(OPS), len(OPS) + 1
 _PATTERN = re.compile(r"^adj=([01]{21});ops=([\w-]+(?:,[\w-]+){4})$")
 
 
@@ -56,6 +63,44 @@ def pruned_edges(a: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
     when the caller has it already)."""
     keep = on_path(a) if keep is None else keep
     return (a[:, _IU[0], _IU[1]] & keep[:, _IU[0]] & keep[:, _IU[1]]).sum(axis=1)
+
+
+def packed_keys(g: np.ndarray) -> np.ndarray:
+    """Exact keys of the rows as written: the 21 bits plus the ops in base 3 above them."""
+    g = np.asarray(g, dtype=np.int64)
+    return g[:, :N_BITS] @ _BIT_WEIGHTS + (g[:, N_BITS:] @ _OP_WEIGHTS) * (1 << N_BITS)
+
+
+_IN_FACTOR, _OUT_FACTOR = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer, elementwise on uint64 (wrapping arithmetic)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def graph_keys(g: np.ndarray) -> np.ndarray:
+    """int64 fingerprints equal for cells that prune to isomorphic labelled graphs."""
+    g = np.asarray(g, dtype=np.int64)
+    a = adjacency(g)
+    keep = on_path(a)
+    a &= keep[:, :, None] & keep[:, None, :]  # prune: drop nodes off every path
+    edges = a.astype(np.uint64)
+    label = np.empty(keep.shape, dtype=np.uint64)
+    label[:, 0], label[:, -1] = _INPUT_LABEL, _OUTPUT_LABEL
+    label[:, 1:-1] = g[:, N_BITS:]
+    out_deg, in_deg = edges.sum(axis=2), edges.sum(axis=1)
+    h = _mix(label + (out_deg << np.uint64(8)) + (in_deg << np.uint64(16)))
+    for _ in range(NODES):  # multisets of neighbour hashes, as sums of mixed values
+        m = _mix(h)
+        from_in = np.einsum("nwv,nw->nv", edges, m)
+        from_out = np.einsum("nvw,nw->nv", edges, m)
+        h = _mix(h + from_in * _IN_FACTOR + from_out * _OUT_FACTOR)
+    return np.where(keep, _mix(h), np.uint64(0)).sum(axis=1).view(np.int64)
 
 
 class NB101Space(SearchSpace):
@@ -106,9 +151,8 @@ class NB101Space(SearchSpace):
         return self.as_genotypes(np.array(rows, dtype=np.int64).reshape(-1, self.dims))
 
     def keys(self, g: np.ndarray) -> np.ndarray:
-        """Exact: the adjacency bits as a 21-bit number plus the ops in base 3 above them."""
-        g = np.asarray(g, dtype=np.int64)
-        return g[:, :N_BITS] @ _BIT_WEIGHTS + (g[:, N_BITS:] @ _OP_WEIGHTS) * (1 << N_BITS)
+        """Equal for cells NAS-Bench-101 treats as one network (pruned, isomorphic)."""
+        return graph_keys(g)
 
     def encode(self, g: np.ndarray) -> np.ndarray:
         """21 adjacency bits and a one-hot op per intermediate node (36 features)."""
