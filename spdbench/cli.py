@@ -17,22 +17,15 @@ from typing import Any
 import click
 from click.core import ParameterSource
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
 from rich.table import Table
 
 from spdbench import __version__, plugins
 from spdbench.errors import ConfigError, NotYetImplementedError, SpdbenchError
+from spdbench.progress import err_console, progress_bar
 
 # Wide enough for the result tables when output goes to a file or a CI log.
 console = Console(width=None if sys.stdout.isatty() else 132)
-err_console = Console(stderr=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -185,16 +178,7 @@ def _read_config_file(path: Path) -> dict[str, Any]:
 
 
 def _progress() -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=False,
-    )
+    return progress_bar()
 
 
 def _print_summary(summary: Any, config: Any) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -122,3 +124,111 @@ def write_macro_source(root: Path) -> dict:
     (root / "nas-bench-macro").mkdir(parents=True)
     (root / "nas-bench-macro/nas-bench-macro_cifar10.json").write_text(json.dumps(blob))
     return blob
+
+
+# ---- NAS-Bench-101 TFRecord (nasbench/api.py reads it; model_metrics.proto) -----------------
+def _crc32c_masked(data: bytes) -> int:
+    import google_crc32c
+
+    crc = google_crc32c.value(data)
+    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def tfrecord_frame(data: bytes) -> bytes:
+    """One TFRecord: length, masked CRC-32C of the length, data, masked CRC-32C of the data."""
+    length = struct.pack("<Q", len(data))
+    return (
+        length
+        + struct.pack("<I", _crc32c_masked(length))
+        + data
+        + struct.pack("<I", _crc32c_masked(data))
+    )
+
+
+def _pb_varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _pb_double(field: int, value: float) -> bytes:
+    return _pb_varint(field << 3 | 1) + struct.pack("<d", value)
+
+
+def _pb_bytes(field: int, value: bytes) -> bytes:
+    return _pb_varint(field << 3 | 2) + _pb_varint(len(value)) + value
+
+
+def model_metrics(
+    evaluations: list[tuple[float, float, float, float, float]], params: int
+) -> bytes:
+    """A serialized nasbench.ModelMetrics: EvaluationData (current_epoch, training_time,
+    train/validation/test accuracy, checkpoint_path), trainable_parameters, total_time."""
+    out = b""
+    for epoch, time, train, valid, test in evaluations:
+        data = b"".join(
+            _pb_double(f, v) for f, v in enumerate((epoch, time, train, valid, test), start=1)
+        )
+        out += _pb_bytes(1, data + _pb_bytes(6, f"/tmp/model.ckpt-{int(epoch)}".encode()))
+    return out + _pb_varint(2 << 3 | 0) + _pb_varint(params) + _pb_double(3, 1234.5)
+
+
+# Pruned NB101 cells (adjacency, ops) as the file stores them, 7, 5 and 3 nodes.
+NB101_CELLS = (
+    (
+        [
+            [0, 1, 1, 1, 0, 1, 0],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 1, 0, 0],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0, 1],
+            [0, 0, 0, 0, 0, 0, 0],
+        ],
+        [
+            "input",
+            "conv1x1-bn-relu",
+            "conv3x3-bn-relu",
+            "conv3x3-bn-relu",
+            "conv3x3-bn-relu",
+            "maxpool3x3",
+            "output",
+        ],
+    ),
+    (
+        [[0, 1, 0, 1, 0], [0, 0, 1, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]],
+        ["input", "conv3x3-bn-relu", "maxpool3x3", "conv1x1-bn-relu", "output"],
+    ),
+    ([[0, 1, 1], [0, 0, 1], [0, 0, 0]], ["input", "maxpool3x3", "output"]),
+)
+
+
+def write_nasbench_tfrecord(
+    path: Path, budgets: tuple[int, ...] = (4, 12, 36, 108), seed: int = 0
+) -> dict:
+    """NB101_CELLS x budgets x 3 repeats as nasbench_*.tfrecord records; returns what was
+    written: {(cell, budget, repeat): (train, valid, test accuracy, training time)}."""
+    rng = np.random.default_rng(seed)
+    written, frames = {}, []
+    for repeat in range(3):  # the real files interleave; order of records defines the repeat
+        for c, (adjacency, ops) in enumerate(NB101_CELLS):
+            for budget in budgets:
+                train, valid, test = rng.uniform(0.5, 1.0, 3)
+                time = budget * (100 + 10 * c) + rng.uniform(0, 5)
+                halfway = (budget / 2, time / 2, train / 2, valid / 2, test / 2)
+                final = (float(budget), time, train, valid, test)
+                metrics = model_metrics([(0, 0, 0.1, 0.1, 0.1), halfway, final], 1000 + c)
+                record = [
+                    f"{c:032x}",
+                    budget,
+                    "".join(str(v) for row in adjacency for v in row),
+                    ",".join(ops),
+                    base64.b64encode(metrics).decode(),
+                ]
+                frames.append(tfrecord_frame(json.dumps(record).encode()))
+                written[c, budget, repeat] = (train, valid, test, time)
+    path.write_bytes(b"".join(frames))
+    return written

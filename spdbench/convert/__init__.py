@@ -20,12 +20,15 @@ def converters() -> dict[str, Converter]:
     """Benchmark name -> function(source, verify=True) building its cached runs."""
     from spdbench.convert.macro import build_macro
     from spdbench.convert.nb101 import build_nb101_subset
+    from spdbench.convert.nb101_tfrecord import build_nb101, build_nb101_108
     from spdbench.convert.nb201 import DATASETS, build_nb201
     from spdbench.convert.nlp import build_nlp
 
     out: dict[str, Converter] = {f"nb201-{d}": partial(build_nb201, d) for d in DATASETS}
     out["nas-bench-macro"] = build_macro
     out["nb101-subset"] = build_nb101_subset
+    out["nb101"] = build_nb101
+    out["nb101-108"] = build_nb101_108
     out["nas-bench-nlp-wt2"] = build_nlp
     return out
 

@@ -26,10 +26,6 @@ from spdbench.spaces.nb101 import N_BITS, NODES, NB101Space, packed_keys
 
 REPEATS = 3  # NB101 trains every network 3 times per budget
 NASLIB_FIRST_OP = 2  # NASLib op index of conv3x3-bn-relu; ours are 0..2 in the same order
-CITATION = (
-    "Ying, Klein, Real, Christiansen, Murphy & Hutter, NAS-Bench-101: Towards Reproducible "
-    "Neural Architecture Search, ICML 2019"
-)
 
 
 def build_nb101_subset(source: Path, *, verify: bool = True) -> CachedRuns:
@@ -89,7 +85,7 @@ def build_nb101_subset(source: Path, *, verify: bool = True) -> CachedRuns:
         provenance={
             "source": f"NAS-Bench-101 ({len(reps)} networks in {len(keys)} entries of NASLib's "
             "zero-cost benchmark)",
-            "citation": CITATION + "; zero-cost: " + sources.ZERO_COST_CITATION,
+            "citation": sources.NB101_CITATION + "; zero-cost: " + sources.ZERO_COST_CITATION,
             "files": [sources.ZC_NB101.record()],
             "cost_model": "none recorded: queries cost 0 s",
         },

@@ -16,23 +16,23 @@ class SourceFile:
     """One upstream file: its path below the source folder, size, sha256 and origin."""
 
     path: str
-    bytes: int
+    bytes: int | None  # None where upstream publishes only an approximate size
     sha256: str
     origin: str
     licence: str = ""
+    approx_size: str = ""
 
     def locate(self, root: Path, *, verify: bool = True) -> Path:
         """The file below `root`, checked; a one-line DataFileError/ChecksumError otherwise."""
         path = Path(root) / self.path
-        want = (
-            f"{self.path} ({self.bytes:,} bytes, sha256 {self.sha256[:12]}...) from {self.origin}"
-        )
+        size_text = f"{self.bytes:,} bytes" if self.bytes is not None else self.approx_size
+        want = f"{self.path} ({size_text}, sha256 {self.sha256[:12]}...) from {self.origin}"
         if not path.is_file():
             raise DataFileError(f"missing source file {path}: expected {want}")
         if not verify:  # tests convert tiny files written in the upstream format
             return path
         size = path.stat().st_size
-        if size != self.bytes:
+        if self.bytes is not None and size != self.bytes:
             raise DataFileError(
                 f"source file {path} has {size:,} bytes, expected {want}; it is partial or "
                 "a different release: download it again"
@@ -43,7 +43,7 @@ class SourceFile:
             )
         return path
 
-    def record(self) -> dict[str, str | int]:
+    def record(self) -> dict[str, str | int | None]:
         """What a converted file's provenance says about this source."""
         return {
             "file": self.path,
@@ -144,4 +144,26 @@ NLP_LOGS = SourceFile(
     "f5052d6bea6398001e32c986322a243e8cdedffa906caf242eb0a62ee105aa12",
     "github.com/fmsnew/nas-bench-nlp-release",
     "Apache-2.0",
+)
+
+NB101_CITATION = (
+    "Ying, Klein, Real, Christiansen, Murphy & Hutter, NAS-Bench-101: Towards Reproducible "
+    "Neural Architecture Search, ICML 2019"
+)
+# Sizes and sha256 as google-research/nasbench's README publishes them.
+NB101_FULL = SourceFile(
+    "nasbench_full.tfrecord",
+    None,
+    "3d64db8180fb1b0207212f9032205064312b6907a3bbc81eabea10db2f5c7e9c",
+    "https://storage.googleapis.com/nasbench/nasbench_full.tfrecord",
+    "Apache-2.0",
+    approx_size="~1.95 GB",
+)
+NB101_ONLY108 = SourceFile(
+    "nasbench_only108.tfrecord",
+    None,
+    "4c39c3936e36a85269881d659e44e61a245babcb72cb374eacacf75d0e5f4fd1",
+    "https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord",
+    "Apache-2.0",
+    approx_size="~499 MB",
 )

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from spdbench.errors import ArchitectureError
+from spdbench.errors import ArchitectureError, InvalidInputError
 from spdbench.spaces.base import SearchSpace
 
 OPS = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
@@ -162,19 +162,29 @@ class NB101Space(SearchSpace):
     # ---- sampling and variation: propose, keep the valid rows, re-propose the rest ----------
     def sample(self, n: int, rng: np.random.Generator, *, unique: bool = False) -> np.ndarray:
         self._check_count(n, unique)
-        out = np.empty((0, self.dims), dtype=np.int64)
-        while len(out) < n:
-            m = 4 * (n - len(out)) + 16
+        parts, seen, count, drawn = [], np.empty(0, dtype=np.int64), 0, 0
+        while count < n:
+            if drawn > 20 * n + 10_000:  # unique draws: random specs rarely hit big networks
+                raise InvalidInputError(
+                    f"drew only {count:,} distinct NB101 networks of the {n:,} asked for; "
+                    "ask for fewer or sample from a benchmark's recorded cells"
+                )
+            m = 4 * (n - count) + 16
+            drawn += m
             cand = np.concatenate(
                 [rng.integers(0, 2, (m, N_BITS)), rng.integers(0, len(OPS), (m, NODES - 2))],
                 axis=1,
             )
             cand = cand[self.contains(cand)]
-            out = np.concatenate([out, cand])
-            if unique:
-                _, first = np.unique(self.keys(out), return_index=True)
-                out = out[np.sort(first)]
-        return out[:n]
+            if unique:  # keep the first draw of each network not drawn before
+                keys = self.keys(cand)
+                _, first = np.unique(keys, return_index=True)
+                first = np.sort(first)
+                first = first[~np.isin(keys[first], seen)]
+                cand, seen = cand[first], np.concatenate([seen, keys[first]])
+            parts.append(cand)
+            count += len(cand)
+        return np.concatenate(parts)[:n] if parts else np.empty((0, self.dims), dtype=np.int64)
 
     def mutate(self, g: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Flip one adjacency bit or change one op, re-drawn until the cell stays valid."""
