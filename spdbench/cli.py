@@ -542,7 +542,9 @@ def data() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Where to write the .h5 files [default: the data folder, registered in its manifest].",
 )
-@click.option("--all", "convert_all", is_flag=True, help="Convert every known benchmark.")
+@click.option(
+    "--all", "convert_all", is_flag=True, help="Rebuild every benchmark shipped in data/."
+)
 def data_convert(names: tuple[str, ...], source: Path, out: Path | None, convert_all: bool) -> None:
     """Rebuild converted benchmarks (NAMES, e.g. nb201-cifar10) from their upstream files.
 
@@ -554,7 +556,7 @@ def data_convert(names: tuple[str, ...], source: Path, out: Path | None, convert
 
     known = sorted(convert.converters())
     if convert_all:
-        names = tuple(known)
+        names = tuple(sorted(convert.shipped_converters()))
     if not names:
         raise click.UsageError(
             f"name benchmarks to convert or pass --all; known: {', '.join(known)}"
@@ -566,7 +568,7 @@ def data_convert(names: tuple[str, ...], source: Path, out: Path | None, convert
     for name in names:
         runs = convert.build(name, source)
         path = out_dir / f"{name}.h5"
-        command = f"spdbench data convert {name} --source SHARED_DATA"
+        command = runs.generator.get("command") or f"spdbench data convert {name} --source DIR"
         entry = save_benchmark(runs, path, command=command, holds=convert.holds(runs))
         _registered(path, entry, runs.description)
 

@@ -1,7 +1,9 @@
 """Converters: upstream benchmark files -> spdbench cached-runs files (`spdbench data convert`).
 
-Each converter reads the files of one benchmark from a source folder laid out like
-shared/data (e.g. SOURCE/nb201/...), checks their size and sha256, and returns CachedRuns.
+Each converter reads the files of one benchmark from a source folder, checks their size and
+sha256, and returns CachedRuns. Shipped benchmarks read the shared/data layout (e.g.
+SOURCE/nb201/...); file adapters read the official files users download (e.g.
+SOURCE/nasbench_full.tfrecord).
 """
 
 from __future__ import annotations
@@ -18,19 +20,28 @@ Converter = Callable[..., CachedRuns]
 
 def converters() -> dict[str, Converter]:
     """Benchmark name -> function(source, verify=True) building its cached runs."""
+    return {**shipped_converters(), **file_adapters()}
+
+
+def shipped_converters() -> dict[str, Converter]:
+    """Benchmarks shipped in data/, converted from files in the shared/data layout."""
     from spdbench.convert.macro import build_macro
     from spdbench.convert.nb101 import build_nb101_subset
-    from spdbench.convert.nb101_tfrecord import build_nb101, build_nb101_108
     from spdbench.convert.nb201 import DATASETS, build_nb201
     from spdbench.convert.nlp import build_nlp
 
     out: dict[str, Converter] = {f"nb201-{d}": partial(build_nb201, d) for d in DATASETS}
     out["nas-bench-macro"] = build_macro
     out["nb101-subset"] = build_nb101_subset
-    out["nb101"] = build_nb101
-    out["nb101-108"] = build_nb101_108
     out["nas-bench-nlp-wt2"] = build_nlp
     return out
+
+
+def file_adapters() -> dict[str, Converter]:
+    """Benchmarks users convert from the official files they have (too big to ship)."""
+    from spdbench.convert.nb101_tfrecord import build_nb101, build_nb101_108
+
+    return {"nb101": build_nb101, "nb101-108": build_nb101_108}
 
 
 def converter(name: str) -> Converter:
