@@ -535,7 +535,9 @@ def data() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=lambda: os.environ.get("SPDBENCH_SOURCE", "../shared/data"),
     show_default="$SPDBENCH_SOURCE or ../shared/data",
-    help="Folder holding the upstream files in the shared/data layout (nb201/, zero-cost/, ...).",
+    help="Folder holding the upstream files: the shared/data layout (nb201/, zero-cost/, ...) "
+    "for shipped benchmarks; nasbench_full.tfrecord, nasbench_only108.tfrecord or the NATS-Bench "
+    "fast-mode folder (NATS-tss-v1_0-3ffb9-simple/, NATS-sss-v1_0-50262-simple/) for the others.",
 )
 @click.option(
     "--out",
@@ -546,10 +548,18 @@ def data() -> None:
     "--all", "convert_all", is_flag=True, help="Rebuild every benchmark shipped in data/."
 )
 def data_convert(names: tuple[str, ...], source: Path, out: Path | None, convert_all: bool) -> None:
-    """Rebuild converted benchmarks (NAMES, e.g. nb201-cifar10) from their upstream files.
+    """Convert benchmarks (NAMES) from their upstream files into cached runs.
 
-    Every source file is checked against its recorded size and sha256 first; the output is
-    written atomically, so an interrupted conversion leaves the old file.
+    Shipped (rebuilt from ../shared/data): nb201-cifar10, nb201-cifar100,
+    nb201-imagenet16-120, nb101-subset, nas-bench-macro, nas-bench-nlp-wt2.
+    From official files you download: nb101 (nasbench_full.tfrecord, 4 budgets), nb101-108
+    (nasbench_only108.tfrecord), nats-tss-DATASET and nats-sss-DATASET (full schedule, every
+    seed and epoch; add -hp12 for the 12-epoch schedule) with DATASET one of cifar10-valid,
+    cifar10, cifar100, imagenet16-120.
+
+    Source files are checked against their published size and sha256 first (NATS-Bench
+    publishes none: every file must be present and readable); the output is written
+    atomically, so an interrupted conversion leaves the old file.
     """
     from spdbench import convert
     from spdbench.oracles.catalog import data_dir, save_benchmark

@@ -232,3 +232,76 @@ def write_nasbench_tfrecord(
                 written[c, budget, repeat] = (train, valid, test, time)
     path.write_bytes(b"".join(frames))
     return written
+
+
+# ---- NATS-Bench fast-mode directory (written with the nats_bench package's own classes) ------
+NATS_SETS = {
+    "cifar10-valid": ("x-valid", "ori-test"),
+    "cifar10": ("ori-test",),
+    "cifar100": ("x-valid", "x-test", "ori-test"),
+    "ImageNet16-120": ("x-valid", "x-test", "ori-test"),
+}
+
+
+def nats_arch_strings(tag: str, n: int, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    if tag == "tss":
+        ops = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+        cells = {tuple(rng.integers(0, 5, 6)) for _ in range(4 * n)}
+        t = "|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|"
+        return [t.format(*(ops[i] for i in c)) for c in sorted(cells)[:n]]
+    nets = {tuple(rng.integers(1, 9, 5) * 8) for _ in range(4 * n)}
+    return [":".join(str(c) for c in net) for net in sorted(nets)[:n]]
+
+
+def write_nats_directory(root: Path, tag: str, n: int = 6, seed: int = 0) -> Path:
+    """A fast-mode NATS-Bench directory (meta.pickle.pbz2 + NNNNNN.pickle.pbz2) of `n` archs;
+    arch 0 lacks seed 999 of the full schedule."""
+    from nats_bench import ArchResults, ResultsCount, pickle_save
+
+    name = {"tss": "NATS-tss-v1_0-3ffb9-simple", "sss": "NATS-sss-v1_0-50262-simple"}[tag]
+    hps = {"tss": {"12": (111,), "200": (777, 888, 999)}, "sss": {"12": (111,), "90": (777, 888)}}
+    directory = root / name
+    directory.mkdir(parents=True)
+    archs = nats_arch_strings(tag, n, seed)
+    rng = np.random.default_rng(seed + 1)
+    pickle_save({"meta_archs": archs, "avaliable_hps": list(hps[tag])}, directory / "meta.pickle")
+    for index, arch in enumerate(archs):
+        per_hp = {}
+        for hp, seeds in hps[tag].items():
+            epochs = int(hp)
+            results = ArchResults(index, arch)
+            for dataset, sets in NATS_SETS.items():
+                for s in seeds:
+                    if index == 0 and s == 999:
+                        continue
+                    params, flop = 0.1 + 0.01 * index, 10.0 + index
+                    config = {"name": "infer.tiny", "C": 16, "N": 5, "arch_str": arch}
+                    run = ResultsCount(
+                        dataset,
+                        None,
+                        None,
+                        None,
+                        params,
+                        flop,
+                        config,
+                        s,
+                        epochs,
+                        [0.001 * (index + 1)],
+                    )
+                    run.update_train_info(
+                        {e: float(rng.uniform(10, 100)) for e in range(epochs)},
+                        {e: float(rng.uniform(10, 100)) for e in range(epochs)},
+                        {e: float(rng.uniform(0, 3)) for e in range(epochs)},
+                        {e: float(rng.uniform(5, 15)) for e in range(epochs)},
+                    )
+                    keys = [f"{x}@{e}" for x in sets for e in range(epochs)]
+                    run.update_eval(
+                        {k: float(rng.uniform(10, 100)) for k in keys},
+                        {k: float(rng.uniform(0, 3)) for k in keys},
+                        {k: float(rng.uniform(0.5, 1)) for k in keys},
+                    )
+                    results.update(dataset, s, run)
+            per_hp[hp] = results.state_dict()
+        pickle_save(per_hp, directory / f"{index:06d}.pickle")
+    return directory

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from spdbench.errors import UnknownNameError
 from spdbench.oracles.cached_runs import CachedRuns
@@ -39,9 +40,10 @@ def shipped_converters() -> dict[str, Converter]:
 
 def file_adapters() -> dict[str, Converter]:
     """Benchmarks users convert from the official files they have (too big to ship)."""
+    from spdbench.convert import nats
     from spdbench.convert.nb101_tfrecord import build_nb101, build_nb101_108
 
-    return {"nb101": build_nb101, "nb101-108": build_nb101_108}
+    return {"nb101": build_nb101, "nb101-108": build_nb101_108, **nats.adapters()}
 
 
 def converter(name: str) -> Converter:
@@ -52,9 +54,10 @@ def converter(name: str) -> Converter:
     return table[name]
 
 
-def build(name: str, source: Path, *, verify: bool = True) -> CachedRuns:
-    """The cached runs of benchmark `name` converted from `source`."""
-    return converter(name)(Path(source), verify=verify)
+def build(name: str, source: Path, *, verify: bool = True, **options: Any) -> CachedRuns:
+    """The cached runs of benchmark `name` converted from `source` (`options` go to its
+    converter, e.g. workers=2 for NATS-Bench)."""
+    return converter(name)(Path(source), verify=verify, **options)
 
 
 def holds(runs: CachedRuns) -> str:

@@ -1,0 +1,244 @@
+"""`nats-tss-*` / `nats-sss-*`: NATS-Bench (Dong et al., TPAMI 2021) from the fast-mode benchmark
+directory users download, read through the official `nats_bench` package.
+
+The directory (e.g. NATS-tss-v1_0-3ffb9-simple/) holds meta.pickle.pbz2 (the architecture
+strings, `meta_archs`) and one NNNNNN.pickle.pbz2 per architecture: {hp: ArchResults state},
+hp being the training schedule ("12"/"200" epochs in the topology space, "01"/"12"/"90" in the
+size space). An ArchResults holds one ResultsCount per (dataset, seed) with per-epoch train
+loss/accuracy/time and per-epoch evaluations on named sets. We keep, like NATS-Bench's
+`get_more_info`: valid = "x-valid" and test = "ori-test" on cifar10-valid, test = "ori-test"
+on cifar10 (trained on train+valid, no validation set), valid = "x-valid" and test = "x-test"
+on cifar100 and ImageNet16-120. Every seed and every epoch is kept (epoch k = after k epochs);
+the cost is the recorded training time of each epoch. A run the benchmark lacks is NaN and
+costs the mean of the architecture's recorded runs.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from spdbench.convert import sources
+from spdbench.errors import DataFileError
+from spdbench.oracles.base import Metric
+from spdbench.oracles.cached_runs import CachedRuns
+from spdbench.progress import progress_bar
+from spdbench.spaces.base import SearchSpace
+
+
+@dataclass(frozen=True)
+class NATSRelease:
+    tag: str  # tss | sss
+    directory: str
+    full_hp: str
+    hps: tuple[str, ...]
+    size: int
+
+
+RELEASES = {
+    "tss": NATSRelease("tss", "NATS-tss-v1_0-3ffb9-simple", "200", ("12", "200"), 15625),
+    "sss": NATSRelease("sss", "NATS-sss-v1_0-50262-simple", "90", ("01", "12", "90"), 32768),
+}
+ORIGIN = "the NATS-Bench release (github.com/D-X-Y/NATS-Bench, fast-mode *-simple archive)"
+# our dataset name -> (NATS-Bench name, set read as valid, set read as test)
+DATASETS = {
+    "cifar10-valid": ("cifar10-valid", "x-valid", "ori-test"),
+    "cifar10": ("cifar10", None, "ori-test"),
+    "cifar100": ("cifar100", "x-valid", "x-test"),
+    "imagenet16-120": ("ImageNet16-120", "x-valid", "x-test"),
+}
+METRICS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "test_acc")
+COSTS = ("params", "flops", "latency")
+
+
+def adapters() -> dict[str, Callable[..., CachedRuns]]:
+    """nats-<tss|sss>-<dataset> (full schedule) and ...-hp12 (the 12-epoch schedule)."""
+    out: dict[str, Callable[..., CachedRuns]] = {}
+    for tag, release in RELEASES.items():
+        for dataset in DATASETS:
+            out[f"nats-{tag}-{dataset}"] = partial(build_nats, tag, dataset, release.full_hp)
+            out[f"nats-{tag}-{dataset}-hp12"] = partial(build_nats, tag, dataset, "12")
+    return out
+
+
+def _name(tag: str, dataset: str, hp: str) -> str:
+    return f"nats-{tag}-{dataset}" + ("" if hp == RELEASES[tag].full_hp else f"-hp{hp}")
+
+
+def locate(release: NATSRelease, source: Path) -> Path:
+    """The fast-mode directory below `source`, with every architecture file present."""
+    root = Path(source) / release.directory
+    want = (
+        f"{release.directory}/ with meta.pickle.pbz2 and {release.size:,} files "
+        f"000000.pickle.pbz2 ... {release.size - 1:06d}.pickle.pbz2 from {ORIGIN}"
+    )
+    if not (root / "meta.pickle.pbz2").is_file():
+        raise DataFileError(f"missing NATS-Bench directory {root}: expected {want}")
+    return root
+
+
+def _arch_files(root: Path, n: int) -> list[Path]:
+    names = set(os.listdir(root))
+    files = []
+    for i in range(n):
+        name = f"{i:06d}.pickle.pbz2"
+        if name not in names:
+            missing = sum(f"{j:06d}.pickle.pbz2" not in names for j in range(n))
+            raise DataFileError(
+                f"{root} lacks {name} and {missing - 1:,} more of {n:,} architecture files: the "
+                f"download or extraction is partial; extract the *-simple archive again from {ORIGIN}"
+            )
+        files.append(root / name)
+    return files
+
+
+def _read_chunk(
+    files: list[Path], dataset: str, hp: str, sets: tuple[str | None, str]
+) -> list[tuple[dict[int, np.ndarray], list[float]]]:
+    """Per architecture file: {seed: (epochs, 7) array of METRICS and the epoch's training
+    time} and the compute costs (COSTS) on `dataset`; runs in worker processes."""
+    from nats_bench import ArchResults, pickle_load
+
+    out = []
+    for path in files:
+        try:
+            per_hp = pickle_load(str(path))
+            results = ArchResults.create_from_state_dict(per_hp[hp])
+            runs = results.query(dataset)  # {seed: ResultsCount}
+            costs = results.get_compute_costs(dataset)
+        except KeyError as exc:
+            raise DataFileError(
+                f"{path} has no {exc} results (schedule {hp!r}, dataset {dataset!r})"
+            ) from exc
+        except Exception as exc:  # bz2/pickle raise many types on damaged files
+            raise DataFileError(
+                f"{path} is not a readable NATS-Bench file ({type(exc).__name__}: {exc}); "
+                f"extract it again from {ORIGIN}"
+            ) from exc
+        out.append(({seed: _curves(run, sets) for seed, run in runs.items()}, costs))
+    return out
+
+
+def _curves(run, sets: tuple[str | None, str]) -> np.ndarray:
+    """(epochs, 7): METRICS per epoch and the epoch's recorded training time (NaN if absent)."""
+    epochs = run.get_total_epoch()
+    out = np.full((epochs, len(METRICS) + 1), np.nan)
+    for e in range(epochs):
+        out[e, 0] = run.train_losses.get(e, np.nan)
+        out[e, 1] = run.train_acc1es.get(e, np.nan)
+        for column, name in ((2, sets[0]), (4, sets[1])):
+            if name is not None:
+                key = f"{name}@{e}"
+                out[e, column] = run.eval_losses.get(key, np.nan)
+                out[e, column + 1] = run.eval_acc1es.get(key, np.nan)
+        if run.train_times is not None:
+            out[e, -1] = run.train_times.get(e, np.nan)
+    return out
+
+
+def build_nats(
+    tag: str, dataset: str, hp: str, source: Path, *, verify: bool = True, workers: int = 0
+) -> CachedRuns:
+    """The cached runs of one dataset and schedule of NATS-Bench's `tag` space. NATS-Bench
+    publishes no per-file checksums, so `verify` checks only that every file is present and
+    readable (always done)."""
+    import nats_bench
+
+    from spdbench.spaces.nats_size import NATSSizeSpace
+    from spdbench.spaces.nb201 import NB201Space
+
+    release = RELEASES[tag]
+    name = _name(tag, dataset, hp)
+    root = locate(release, source)
+    api = nats_bench.create(str(root), tag, fast_mode=True, verbose=False)
+    meta_archs = [api.arch(i) for i in range(len(api))]
+    space: SearchSpace = NB201Space() if tag == "tss" else NATSSizeSpace()
+    archs = space.parse(meta_archs)
+    files = _arch_files(root, len(archs))
+    nats_dataset, *sets = DATASETS[dataset]
+    chunks = [files[i : i + 64] for i in range(0, len(files), 64)]
+    workers = workers or min(os.cpu_count() or 1, len(chunks))
+    records: list[tuple[dict[int, np.ndarray], list[float]]] = []
+    read = partial(_read_chunk, dataset=nats_dataset, hp=hp, sets=tuple(sets))
+    with progress_bar() as bar:
+        task = bar.add_task(f"reading {root.name} ({nats_dataset}, hp {hp})", total=len(files))
+        if workers == 1:
+            parts = map(read, chunks)
+            for part in parts:
+                records.extend(part)
+                bar.advance(task, len(part))
+        else:
+            with ProcessPoolExecutor(workers) as pool:
+                for part in pool.map(read, chunks):
+                    records.extend(part)
+                    bar.advance(task, len(part))
+    return _assemble(name, release, dataset, hp, space, archs, records, api, root)
+
+
+def _assemble(name, release, dataset, hp, space, archs, records, api, root) -> CachedRuns:
+    seeds = np.array(sorted({s for runs, _ in records for s in runs}), dtype=np.int64)
+    n_epochs = max(c.shape[0] for runs, _ in records for c in runs.values())
+    table = np.full((len(archs), len(seeds), n_epochs, len(METRICS) + 1), np.nan)
+    column = {int(s): i for i, s in enumerate(seeds)}
+    for row, (runs, _) in enumerate(records):
+        for seed, curves in runs.items():
+            table[row, column[seed], : curves.shape[0]] = curves
+    time = table[..., -1]
+    with warnings.catch_warnings():  # all-NaN columns (no run of any seed) become 0
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fill = np.nanmean(time, axis=1, keepdims=True)
+    time = np.nan_to_num(np.where(np.isnan(time), fill, time))
+    costs = {
+        c: np.array([np.nan if r[1].get(c) is None else r[1][c] for r in records], dtype=float)
+        for c in COSTS
+    }
+    if not np.isfinite(costs["latency"]).any():
+        del costs["latency"]
+    info_meta = {
+        "params": {"description": "parameters (NATS-Bench get_compute_costs)", "unit": "MB"},
+        "flops": {"description": "FLOPs (NATS-Bench get_compute_costs)", "unit": "M"},
+        "latency": {"description": "recorded inference latency", "unit": "s"},
+    }
+    if release.tag == "tss":  # cells with the same NATS-Bench unique string share a class
+        unique = [api.get_unique_str(i) for i in range(len(archs))]
+        costs["iso_class"] = np.unique(unique, return_inverse=True)[1].astype(np.float64)
+        info_meta["iso_class"] = {"description": "isomorphism class (NATS-Bench get_unique_str)"}
+    recorded = [i for i, m in enumerate(METRICS) if not np.isnan(table[..., i]).all()]
+    units = {"loss": ("cross-entropy", ""), "acc": ("top-1 accuracy", "%")}
+    metric_info = {}
+    for i in recorded:
+        split, kind = METRICS[i].split("_")
+        what, unit = units[kind]
+        metric_info[METRICS[i]] = Metric(METRICS[i], kind == "acc", f"{split} {what}", unit)
+    source = f"NATS-Bench {release.tag.upper()} ({root.name}, {DATASETS[dataset][0]}, hp {hp})"
+    return CachedRuns(
+        benchmark=name,
+        description=f"{source}: {len(archs):,} archs x {len(seeds)} seeds x {n_epochs} epochs",
+        space=space,
+        archs=archs,
+        seeds=seeds,
+        epochs=np.arange(1, n_epochs + 1),
+        train_time=time,
+        metrics={METRICS[i]: table[..., i] for i in recorded},
+        metric_info=metric_info,
+        default_metric="valid_acc" if "valid_acc" in metric_info else "test_acc",
+        arch_info={k: v for k, v in costs.items() if k in info_meta},
+        arch_info_meta={k: info_meta[k] for k in costs},
+        generator={"command": f"spdbench data convert {name} --source DIR_WITH_{root.name}"},
+        provenance={
+            "source": source,
+            "citation": sources.NB201_CITATION,
+            "files": [{"directory": root.name, "architectures": len(archs), "origin": ORIGIN}],
+            "runs": "seed = the NATS-Bench seed; NaN where a seed was not run",
+            "cost_model": "recorded training time of each epoch (train_times); a missing run "
+            "costs the mean of the architecture's recorded runs",
+        },
+        created=sources.CREATED,
+    )
