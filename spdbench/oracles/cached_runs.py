@@ -294,6 +294,8 @@ class CachedRunsOracle(Oracle):
         keys = self.space.keys(runs.archs)
         self._order = np.argsort(keys, kind="stable")
         self._sorted_keys = keys[self._order]
+        exact = self.space.exact_keys(runs.archs)  # the recorded specs, found without `keys`
+        self._exact = None if exact is None else (np.argsort(exact), np.sort(exact))
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, *, verify: bool = True) -> CachedRunsOracle:
@@ -302,14 +304,23 @@ class CachedRunsOracle(Oracle):
 
     def rows(self, g: np.ndarray) -> np.ndarray:
         """Row index of each genotype in the table (they are validated against the space)."""
-        keys = self.space.keys(g)
-        pos = np.clip(np.searchsorted(self._sorted_keys, keys), 0, len(self._sorted_keys) - 1)
-        missing = self._sorted_keys[pos] != keys
-        if missing.any():
-            i = int(np.flatnonzero(missing)[0])
+        if self._exact is not None:
+            order, sorted_exact = self._exact
+            hit, pos = _lookup(sorted_exact, self.space.exact_keys(g))
+            if hit.all():
+                return order[pos]
+            out = order[pos]
+            out[~hit] = self._canonical_rows(g[~hit], np.flatnonzero(~hit))
+            return out
+        return self._canonical_rows(g, np.arange(len(g)))
+
+    def _canonical_rows(self, g: np.ndarray, where: np.ndarray) -> np.ndarray:
+        hit, pos = _lookup(self._sorted_keys, self.space.keys(g))
+        if not hit.all():
+            i = int(np.flatnonzero(~hit)[0])
             raise ArchitectureError(
-                f"architecture {self.space.format(g[i : i + 1])[0]!r} (row {i}) lies in space "
-                f"{self.space.name!r} but benchmark {self.name!r} has no recorded runs for it"
+                f"architecture {self.space.format(g[i : i + 1])[0]!r} (row {where[i]}) lies in "
+                f"space {self.space.name!r} but benchmark {self.name!r} has no recorded runs for it"
             )
         return self._order[pos]
 
@@ -377,6 +388,12 @@ class CachedRunsOracle(Oracle):
             "dataset", ""
         )
         return out
+
+
+def _lookup(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(found, position) of each key in the sorted array."""
+    pos = np.clip(np.searchsorted(sorted_keys, keys), 0, len(sorted_keys) - 1)
+    return sorted_keys[pos] == keys, pos
 
 
 def _is_sorted(a: np.ndarray) -> bool:

@@ -102,6 +102,12 @@ class SearchSpace(ABC):
         cols = [g[:, j].astype(np.int64) for j in range(g.shape[1])]
         return hashing.combine(*cols).view(np.int64)
 
+    def exact_keys(self, g: np.ndarray) -> np.ndarray | None:
+        """Cheap int64 keys of rows as written, for spaces whose `keys` merge distinct rows
+        (isomorphic cells): a table tries these first and computes `keys` only for misses.
+        None where `keys` are exact already."""
+        return None
+
     # ---- sampling and variation -------------------------------------------------------------
     @abstractmethod
     def sample(self, n: int, rng: np.random.Generator, *, unique: bool = False) -> np.ndarray:

@@ -154,6 +154,9 @@ class NB101Space(SearchSpace):
         """Equal for cells NAS-Bench-101 treats as one network (pruned, isomorphic)."""
         return graph_keys(g)
 
+    def exact_keys(self, g: np.ndarray) -> np.ndarray:
+        return packed_keys(g)
+
     def encode(self, g: np.ndarray) -> np.ndarray:
         """21 adjacency bits and a one-hot op per intermediate node (36 features)."""
         onehot = np.eye(len(OPS))[g[:, N_BITS:]].reshape(g.shape[0], -1)
