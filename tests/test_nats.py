@@ -74,3 +74,20 @@ def test_missing_partial_and_damaged_directories(tmp_path):
     (directory / "000002.pickle.pbz2").write_bytes(b"BZh91AY&SY not really")
     with pytest.raises(DataFileError, match=r"000002\.pickle\.pbz2 is not a readable NATS-Bench"):
         convert.build("nats-tss-cifar10", tmp_path, workers=1)
+
+
+def test_cli_converts_a_folder_and_compare_runs_on_it(tmp_path, cli, monkeypatch):
+    write_nats_directory(tmp_path / "src", "tss", n=30)
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("SPDBENCH_DATA", str(data))
+    res = cli("data", "convert", "nats-tss-cifar100", "--source", str(tmp_path / "src"))
+    assert res.code == 0, res.err
+    listed = cli("benchmarks", "list")
+    assert "nats-tss-cifar100" in listed.out
+    res = cli(
+        "compare", "-b", "nats-tss-cifar100", "-p", "knn,random", "--train-sizes", "10",
+        "--seeds", "1", "--workers", "1", "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    assert (tmp_path / "out" / "results.parquet").is_file()
