@@ -34,6 +34,9 @@ def test_every_seed_and_epoch_equals_the_nats_bench_api(tss, dataset):
                 assert q.cost[0] == pytest.approx(want["train-all-time"], rel=1e-12)
     # arch 0 has no run of seed 999: NaN, and it is not among its recorded runs
     assert oracle.recorded_runs(archs[:1], "valid_acc").tolist() == [[True, True, False]]
+    # ... and it costs the mean of the recorded runs
+    cost = [oracle.query(archs[:1], seed=s, charge=False).cost[0] for s in (777, 888, 999)]
+    assert cost[2] == pytest.approx((cost[0] + cost[1]) / 2, rel=1e-12)
     costs = api.get_cost_info(3, dataset, hp="200")
     assert oracle.arch_info(archs[3:4], "params")[0] == costs["params"]
     assert oracle.arch_info(archs[3:4], "flops")[0] == costs["flops"]

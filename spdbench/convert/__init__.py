@@ -13,7 +13,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from spdbench.errors import UnknownNameError
+from spdbench.oracles.base import mean_over_seeds
 from spdbench.oracles.cached_runs import CachedRuns
 
 Converter = Callable[..., CachedRuns]
@@ -58,6 +61,12 @@ def build(name: str, source: Path, *, verify: bool = True, **options: Any) -> Ca
     """The cached runs of benchmark `name` converted from `source` (`options` go to its
     converter, e.g. workers=2 for NATS-Bench)."""
     return converter(name)(Path(source), verify=verify, **options)
+
+
+def fill_missing_run_times(time: np.ndarray) -> np.ndarray:
+    """Training times (archs, runs, epochs) with each unrecorded (NaN) run costing the mean of
+    the architecture's recorded runs at that epoch, and 0 where none is recorded."""
+    return np.nan_to_num(np.where(np.isnan(time), mean_over_seeds(time)[:, None, :], time))
 
 
 def holds(runs: CachedRuns) -> str:

@@ -16,7 +16,6 @@ costs the mean of the architecture's recorded runs.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spdbench.convert import sources
+from spdbench.convert import fill_missing_run_times, sources
 from spdbench.errors import DataFileError
 from spdbench.oracles.base import Metric
 from spdbench.oracles.cached_runs import CachedRuns
@@ -190,11 +189,7 @@ def _assemble(name, release, dataset, hp, space, archs, records, api, root) -> C
     for row, (runs, _) in enumerate(records):
         for seed, curves in runs.items():
             table[row, column[seed], : curves.shape[0]] = curves
-    time = table[..., -1]
-    with warnings.catch_warnings():  # all-NaN columns (no run of any seed) become 0
-        warnings.simplefilter("ignore", RuntimeWarning)
-        fill = np.nanmean(time, axis=1, keepdims=True)
-    time = np.nan_to_num(np.where(np.isnan(time), fill, time))
+    time = fill_missing_run_times(table[..., -1])
     costs = {
         c: np.array([np.nan if r[1].get(c) is None else r[1][c] for r in records], dtype=float)
         for c in COSTS

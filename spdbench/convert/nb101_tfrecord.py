@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spdbench.convert import sources
+from spdbench.convert import fill_missing_run_times, sources
 from spdbench.convert.tfrecord import iter_records, proto_fields
 from spdbench.errors import DataFileError
 from spdbench.oracles.base import Metric
@@ -154,13 +154,7 @@ def _build(name: str, src: sources.SourceFile, source: Path, verify: bool) -> Ca
     shape = (len(specs), int(repeat.max()) + 1, len(epochs))
     table = np.full((len(FIELDS) + 1, *shape), np.nan)
     table[:, rec_row, repeat, budget] = values.T
-    run_time = table[-1]
-    # a run a file lacks costs the mean of the network's recorded runs of that budget
-    missing = np.isnan(run_time)
-    if missing.any():
-        with np.errstate(invalid="ignore"):
-            fill = np.nanmean(run_time, axis=1, keepdims=True)
-        run_time = np.where(missing, np.nan_to_num(np.broadcast_to(fill, shape)), run_time)
+    run_time = fill_missing_run_times(table[-1])
     cumulative = np.fmax.accumulate(run_time, axis=2)
     clipped = int((cumulative != run_time).sum())
     metric_info = {
