@@ -17,7 +17,6 @@ from typing import Any
 import click
 from click.core import ParameterSource
 from rich.console import Console
-from rich.progress import Progress
 from rich.table import Table
 
 from spdbench import __version__, plugins
@@ -140,7 +139,7 @@ def compare(
     out = out or Path("results") / f"compare-{Path(config.benchmark).stem}"
     prepare(config)  # bad names, metric, protocol or sizes fail here, before any progress output
 
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("compare", total=None)
 
         def started(total: int, done: int) -> None:
@@ -175,10 +174,6 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
     return {k.replace("-", "_"): v for k, v in raw.get("compare", raw).items()}
-
-
-def _progress() -> Progress:
-    return progress_bar()
 
 
 def _print_summary(summary: Any, config: Any) -> None:
@@ -490,7 +485,7 @@ def groundtruth_sigmoid_slope(
     )
     models = len(config.slopes) * len(config.seeds)
     steps = config.n_train // config.batch_size
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task(f"{models} models", total=config.epochs * steps)
 
         def epoch_done(epoch: int, total: int) -> None:

@@ -18,9 +18,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,14 +38,13 @@ from spdbench.spaces.base import SearchSpace
 class NATSRelease:
     tag: str  # tss | sss
     directory: str
-    full_hp: str
-    hps: tuple[str, ...]
+    full_hp: str  # the full training schedule; "12" is offered too
     size: int
 
 
 RELEASES = {
-    "tss": NATSRelease("tss", "NATS-tss-v1_0-3ffb9-simple", "200", ("12", "200"), 15625),
-    "sss": NATSRelease("sss", "NATS-sss-v1_0-50262-simple", "90", ("01", "12", "90"), 32768),
+    "tss": NATSRelease("tss", "NATS-tss-v1_0-3ffb9-simple", "200", 15625),
+    "sss": NATSRelease("sss", "NATS-sss-v1_0-50262-simple", "90", 32768),
 }
 ORIGIN = "the NATS-Bench release (github.com/D-X-Y/NATS-Bench, fast-mode *-simple archive)"
 # our dataset name -> (NATS-Bench name, set read as valid, set read as test)
@@ -59,12 +60,12 @@ COSTS = ("params", "flops", "latency")
 
 def adapters() -> dict[str, Callable[..., CachedRuns]]:
     """nats-<tss|sss>-<dataset> (full schedule) and ...-hp12 (the 12-epoch schedule)."""
-    out: dict[str, Callable[..., CachedRuns]] = {}
-    for tag, release in RELEASES.items():
-        for dataset in DATASETS:
-            out[f"nats-{tag}-{dataset}"] = partial(build_nats, tag, dataset, release.full_hp)
-            out[f"nats-{tag}-{dataset}-hp12"] = partial(build_nats, tag, dataset, "12")
-    return out
+    return {
+        _name(tag, dataset, hp): partial(build_nats, tag, dataset, hp)
+        for tag, release in RELEASES.items()
+        for dataset in DATASETS
+        for hp in (release.full_hp, "12")
+    }
 
 
 def _name(tag: str, dataset: str, hp: str) -> str:
@@ -98,9 +99,12 @@ def _arch_files(root: Path, n: int) -> list[Path]:
     return files
 
 
+Record = tuple[dict[int, np.ndarray], dict[str, float | None]]  # runs by seed, compute costs
+
+
 def _read_chunk(
     files: list[Path], dataset: str, hp: str, sets: tuple[str | None, str]
-) -> list[tuple[dict[int, np.ndarray], list[float]]]:
+) -> list[Record]:
     """Per architecture file: {seed: (epochs, 7) array of METRICS and the epoch's training
     time} and the compute costs (COSTS) on `dataset`; runs in worker processes."""
     from nats_bench import ArchResults, pickle_load
@@ -164,24 +168,30 @@ def build_nats(
     nats_dataset, *sets = DATASETS[dataset]
     chunks = [files[i : i + 64] for i in range(0, len(files), 64)]
     workers = workers or min(os.cpu_count() or 1, len(chunks))
-    records: list[tuple[dict[int, np.ndarray], list[float]]] = []
+    records: list[Record] = []
     read = partial(_read_chunk, dataset=nats_dataset, hp=hp, sets=tuple(sets))
-    with progress_bar() as bar:
+    with (
+        progress_bar() as bar,
+        ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool,
+    ):
         task = bar.add_task(f"reading {root.name} ({nats_dataset}, hp {hp})", total=len(files))
-        if workers == 1:
-            parts = map(read, chunks)
-            for part in parts:
-                records.extend(part)
-                bar.advance(task, len(part))
-        else:
-            with ProcessPoolExecutor(workers) as pool:
-                for part in pool.map(read, chunks):
-                    records.extend(part)
-                    bar.advance(task, len(part))
+        for part in (pool.map if pool else map)(read, chunks):
+            records.extend(part)
+            bar.advance(task, len(part))
     return _assemble(name, release, dataset, hp, space, archs, records, api, root)
 
 
-def _assemble(name, release, dataset, hp, space, archs, records, api, root) -> CachedRuns:
+def _assemble(
+    name: str,
+    release: NATSRelease,
+    dataset: str,
+    hp: str,
+    space: SearchSpace,
+    archs: np.ndarray,
+    records: list[Record],
+    api: Any,
+    root: Path,
+) -> CachedRuns:
     seeds = np.array(sorted({s for runs, _ in records for s in runs}), dtype=np.int64)
     n_epochs = max(c.shape[0] for runs, _ in records for c in runs.values())
     table = np.full((len(archs), len(seeds), n_epochs, len(METRICS) + 1), np.nan)

@@ -307,10 +307,9 @@ class CachedRunsOracle(Oracle):
         if self._exact is not None:
             order, sorted_exact = self._exact
             hit, pos = _lookup(sorted_exact, self.space.exact_keys(g))
-            if hit.all():
-                return order[pos]
             out = order[pos]
-            out[~hit] = self._canonical_rows(g[~hit], np.flatnonzero(~hit))
+            if not hit.all():
+                out[~hit] = self._canonical_rows(g[~hit], np.flatnonzero(~hit))
             return out
         return self._canonical_rows(g, np.arange(len(g)))
 
