@@ -21,8 +21,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from upstream_files import write_nats_directory
 
-from spdbench import convert
 from spdbench.oracles.cached_runs import CachedRunsOracle, write_cached_runs
+from spdbench.oracles.catalog import Catalog
 
 
 def main() -> None:
@@ -31,7 +31,7 @@ def main() -> None:
         root = Path(tmp)
         directory = write_nats_directory(root, "tss", n=n)
         t0 = time.perf_counter()
-        runs = convert.build("nats-tss-cifar100", root, workers=1)
+        runs = Catalog().build("nats-tss-cifar100", root, workers=1)
         convert_s = time.perf_counter() - t0
         write_cached_runs(root / "nats.h5", runs)
 

@@ -1,7 +1,8 @@
 """Oracle speed: load time of a cached-runs file and vectorized query throughput, against a
 per-architecture dictionary lookup of the same numbers, side by side.
 
-    python benchmarks/bench_oracle.py [BENCHMARK]   (default: every file in data/manifest.json)
+    python benchmarks/bench_oracle.py [BENCHMARK]   (default: every benchmark with a
+    cached-runs file in the catalog)
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import time
 
 import numpy as np
 
-from spdbench.oracles.catalog import load_oracle, read_manifest
+from spdbench.oracles.catalog import Catalog, load_oracle
 
 
 def main() -> None:
-    names = sys.argv[1:] or sorted(read_manifest())
+    names = sys.argv[1:] or [r.name for r in Catalog() if r.file]
     if not names:
-        sys.exit("no cached-runs benchmarks in data/manifest.json; name one or a .h5 path")
+        sys.exit("no cached-runs benchmarks in the catalog; name one or a .h5 path")
     # Load time is measured after the imports, which a process pays once.
     print(
         f"{'benchmark':<30}{'load s':>8}{'seed':>6}{'vectorized q/s':>16}{'dict q/s':>12}{'ratio':>7}{'max RSS MB':>11}"

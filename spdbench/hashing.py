@@ -13,13 +13,19 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 
 
-def splitmix64(x: np.ndarray) -> np.ndarray:
-    """The splitmix64 finaliser applied elementwise to uint64 values."""
+def mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser (a bijection of uint64), elementwise, wrapping arithmetic."""
     with np.errstate(over="ignore"):
-        z = np.asarray(x, dtype=np.uint64) + _GOLDEN
+        z = np.asarray(x, dtype=np.uint64)
         z = (z ^ (z >> np.uint64(30))) * _M1
         z = (z ^ (z >> np.uint64(27))) * _M2
         return z ^ (z >> np.uint64(31))
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """One splitmix64 step: the golden-ratio increment, then the finaliser, elementwise."""
+    with np.errstate(over="ignore"):
+        return mix64(np.asarray(x, dtype=np.uint64) + _GOLDEN)
 
 
 def combine(*keys: np.ndarray | int) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Entry-point registry: predictors, oracles, spaces and searchers, built-in or third-party.
+"""Entry-point registry: predictors, oracles, spaces, searchers, split protocols and benchmark
+converters, built-in or third-party.
 
 A package adds a plugin by declaring, in its pyproject.toml::
 
@@ -21,6 +22,8 @@ GROUPS = {
     "oracle": "spdbench.oracles",
     "space": "spdbench.spaces",
     "searcher": "spdbench.searchers",
+    "protocol": "spdbench.protocols",
+    "converter": "spdbench.converters",
 }
 
 

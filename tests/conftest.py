@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +10,8 @@ import numpy as np
 import pytest
 
 from spdbench.cli import main
-from spdbench.io import sha256_file
-from spdbench.oracles.cached_runs import write_cached_runs
+from spdbench.oracles.cached_runs import read_cached_runs, write_cached_runs
+from spdbench.oracles.catalog import register_benchmark
 from spdbench.oracles.synthetic import SyntheticSlopeOracle
 
 SLOPES = np.round(np.arange(0.01, 2.02, 0.05), 2)  # the paper's default grid, 41 slopes
@@ -30,30 +29,21 @@ def runs_file(tmp_path: Path, synthetic: SyntheticSlopeOracle) -> Path:
     return path
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, runs_file: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A data folder with a manifest listing `runs_file` as benchmark `slopes-test`."""
-    root = tmp_path / "data"
-    root.mkdir()
-    target = root / "slopes.h5"
-    target.write_bytes(runs_file.read_bytes())
-    manifest = {
-        "schema": 1,
-        "files": [
-            {
-                "name": "slopes-test",
-                "file": "slopes.h5",
-                "sha256": sha256_file(target),
-                "bytes": target.stat().st_size,
-                "description": "test table",
-                "command": "pytest fixture",
-                "holds": "41 slopes x 4 seeds x 10 epochs",
-            }
-        ],
-    }
-    (root / "manifest.json").write_text(json.dumps(manifest))
+@pytest.fixture(autouse=True)
+def user_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty user data folder: none reads or writes the real one."""
+    root = tmp_path_factory.mktemp("user-data")
     monkeypatch.setenv("SPDBENCH_DATA", str(root))
     return root
+
+
+@pytest.fixture
+def data_dir(user_data: Path, runs_file: Path) -> Path:
+    """The user data folder with `runs_file` recorded in its catalog as `slopes-test`."""
+    target = user_data / "slopes.h5"
+    target.write_bytes(runs_file.read_bytes())
+    register_benchmark(read_cached_runs(target), target, command="pytest fixture")
+    return user_data
 
 
 @dataclass

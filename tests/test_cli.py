@@ -54,9 +54,7 @@ def test_corrupt_data_file(cli, data_dir, tmp_path):
     path.write_bytes(b"definitely not hdf5" * 50)
     _one_line_error(cli("benchmarks", "query", str(path), "0.51"), "corrupt or truncated")
     (data_dir / "slopes.h5").write_bytes(b"tampered")
-    _one_line_error(
-        cli("benchmarks", "query", "slopes-test", "0.51"), "does not match the manifest"
-    )
+    _one_line_error(cli("benchmarks", "query", "slopes-test", "0.51"), "does not match the catalog")
 
 
 def test_wrong_schema_version(cli, runs_file):
@@ -209,10 +207,12 @@ def test_compare_end_to_end_resumes_and_is_reproducible(cli, tmp_path, data_dir)
 
 def test_interrupted_compare_keeps_finished_jobs(tmp_path, monkeypatch):
     from spdbench.harness import compare as cmp
+    from spdbench.harness.plan import CompareConfig, plan_compare
 
-    config = cmp.CompareConfig(
+    config = CompareConfig(
         benchmark="synthetic-slope", predictors=("knn", "random"), seeds=3, test_size=30
     )
+    plan = plan_compare(config, out=tmp_path)
     real = cmp.run_job
     calls = {"n": 0}
 
@@ -224,24 +224,23 @@ def test_interrupted_compare_keeps_finished_jobs(tmp_path, monkeypatch):
 
     monkeypatch.setattr(cmp, "run_job", flaky)
     with pytest.raises(KeyboardInterrupt):
-        cmp.run_compare(config, tmp_path)
+        cmp.run_compare(plan)
     assert len(pd.read_parquet(tmp_path / "results.parquet")) == 3
     monkeypatch.setattr(cmp, "run_job", real)
     seen = []
-    rows = cmp.run_compare(
-        config, tmp_path, on_start=lambda total, done: seen.append((total, done))
-    )
+    rows = cmp.run_compare(plan, on_start=lambda total, done: seen.append((total, done)))
     assert seen == [(6, 3)] and len(rows) == 6
 
 
 def test_workers_give_the_same_numbers(tmp_path):
-    from spdbench.harness import compare as cmp
+    from spdbench.harness.compare import run_compare
+    from spdbench.harness.plan import CompareConfig, plan_compare
 
-    config = cmp.CompareConfig(
+    config = CompareConfig(
         benchmark="synthetic-slope", predictors=("knn", "random"), seeds=2, test_size=30
     )
-    serial = cmp.run_compare(config, tmp_path / "a", workers=1)
-    pooled = cmp.run_compare(config, tmp_path / "b", workers=2)
+    serial = run_compare(plan_compare(config, out=tmp_path / "a", workers=1))
+    pooled = run_compare(plan_compare(config, out=tmp_path / "b", workers=2))
     key = ["predictor", "replicate"]
     cols = [*key, "kendall_tau", "regret", "train_gt_sim_s"]
     pd.testing.assert_frame_equal(

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from upstream_files import write_macro_source, write_nb201_sources
 
-from spdbench import convert
 from spdbench.convert.nb201 import build_nb201
 from spdbench.errors import ChecksumError, DataFileError, UnknownNameError
 from spdbench.oracles.cached_runs import CachedRunsOracle, read_cached_runs, write_cached_runs
+from spdbench.oracles.catalog import Catalog
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_compare_draws_only_recorded_runs(nb201_source, tmp_path):
 def test_macro_conversion_and_equivalent_networks(tmp_path):
     root = tmp_path / "src"
     blob = write_macro_source(root)
-    runs = convert.build("nas-bench-macro", root, verify=False)
+    runs = Catalog().build("nas-bench-macro", root, verify=False)
     oracle = CachedRunsOracle(runs)
     keys = ["02012100", "22222222", "10201020"]
     q = oracle.query(oracle.space.parse(keys), charge=False)
@@ -95,9 +95,9 @@ def test_missing_partial_and_altered_sources(tmp_path, nb201_source):
     with pytest.raises(
         DataFileError, match=r"missing source file .*nas-bench-macro_cifar10.json.*1,178,821 bytes"
     ):
-        convert.build("nas-bench-macro", root)
+        Catalog().build("nas-bench-macro", root)
     with pytest.raises(DataFileError, match="is partial or a different release"):
-        convert.build("nb201-cifar10", root)  # tiny files: wrong size
+        Catalog().build("nb201-cifar10", root)  # tiny files: wrong size
     from spdbench.convert import sources
 
     spec = sources.SourceFile("x.json", 2, "0" * 64, "somewhere")
@@ -105,7 +105,7 @@ def test_missing_partial_and_altered_sources(tmp_path, nb201_source):
     with pytest.raises(ChecksumError, match=r"does not match the expected x\.json"):
         spec.locate(tmp_path)
     with pytest.raises(UnknownNameError, match="no converter for 'nb999'"):
-        convert.build("nb999", root)
+        Catalog().build("nb999", root)
     # a truncated per-seed table no longer groups into one run per cell
     table = root / "nb201/per-seed-valid-loss-runtime.csv"
     table.write_text("\n".join(table.read_text().splitlines()[:5]) + "\n")
@@ -124,8 +124,8 @@ def test_convert_cli_writes_registers_and_rebuilds_identically(tmp_path, cli, mo
     monkeypatch.setattr(sources.SourceFile, "locate", lambda self, r, verify=True: r / self.path)
     res = cli("data", "convert", "nas-bench-macro", "--source", str(root))
     assert res.code == 0, res.err
-    manifest = json.loads((data / "manifest.json").read_text())
-    assert [e["name"] for e in manifest["files"]] == ["nas-bench-macro"]
+    catalog = json.loads((data / "catalog.json").read_text())
+    assert [e["name"] for e in catalog["benchmarks"]] == ["nas-bench-macro"]
     first = (data / "nas-bench-macro.h5").read_bytes()
     assert cli("data", "convert", "nas-bench-macro", "--source", str(root)).code == 0
     assert (data / "nas-bench-macro.h5").read_bytes() == first  # deterministic bytes

@@ -166,9 +166,9 @@ def test_cli_writes_registers_and_serves_the_runs(cli, tmp_path, monkeypatch):
         "100",
     )
     assert r.code == 0, r.err
-    manifest = json.loads((data / "manifest.json").read_text())
-    (entry,) = manifest["files"]
+    (entry,) = json.loads((data / "catalog.json").read_text())["benchmarks"]
     assert entry["name"] == "sigmoid-slope-mnist" and "--seeds 2" in entry["command"]
+    assert entry["protocol"] == "sigmoid-slope" and entry["fidelities"] == [1, 2]
     runs = read_cached_runs(data / entry["file"])
     assert runs.metrics["valid_acc"].shape == (3, 2, 2)
     assert runs.provenance["dataset"] == "mnist" and runs.generator["config"]["epochs"] == 2

@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from spdbench import convert
 from spdbench.errors import ArchitectureError
 from spdbench.oracles.cached_runs import CachedRunsOracle
+from spdbench.oracles.catalog import Catalog
 from spdbench.spaces.nb101 import NB101Space, adjacency, on_path, pruned_edges
 
 SPACE = NB101Space()
@@ -127,7 +127,7 @@ def test_subset_conversion_from_the_naslib_layout(tmp_path):
     (tmp_path / "zero-cost/zc_nasbench101.json").write_text(
         json.dumps({"nasbench101": {"cifar10": entries}})
     )
-    oracle = CachedRunsOracle(convert.build("nb101-subset", tmp_path, verify=False))
+    oracle = CachedRunsOracle(Catalog().build("nb101-subset", tmp_path, verify=False))
     q = oracle.query(cells, charge=False)
     assert q.metrics["valid_acc"].tolist() == [(89.5 + 90.0) / 2, 91.0, 92.0, 93.0, 94.0]
     assert oracle.recorded_runs(cells, "valid_acc").sum(axis=1).tolist() == [2, 1, 1, 1, 1]

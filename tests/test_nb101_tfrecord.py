@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from upstream_files import NB101_CELLS, tfrecord_frame, write_nasbench_tfrecord
 
-from spdbench import convert
 from spdbench.convert.tfrecord import iter_records, masked_crc32c, proto_fields
 from spdbench.errors import ChecksumError, DataFileError
 from spdbench.oracles.cached_runs import CachedRunsOracle
+from spdbench.oracles.catalog import Catalog
 from spdbench.spaces.nb101 import NB101Space
 
 SPACE = NB101Space()
@@ -39,7 +39,7 @@ def test_framing_and_wire_format(tmp_path):
 
 def test_full_file_converts_every_run_exactly(tmp_path):
     written = write_nasbench_tfrecord(tmp_path / "nasbench_full.tfrecord")
-    runs = convert.build("nb101", tmp_path, verify=False)
+    runs = Catalog().build("nb101", tmp_path, verify=False)
     oracle = CachedRunsOracle(runs)
     assert oracle.epochs.tolist() == [4, 12, 36, 108] and oracle.seeds.tolist() == [0, 1, 2]
     cells = np.stack([_padded(np.array(a), ops) for a, ops in NB101_CELLS])
@@ -57,7 +57,7 @@ def test_full_file_converts_every_run_exactly(tmp_path):
 
 def test_any_spec_of_a_recorded_network_finds_it(tmp_path):
     write_nasbench_tfrecord(tmp_path / "nasbench_only108.tfrecord", budgets=(108,))
-    oracle = CachedRunsOracle(convert.build("nb101-108", tmp_path, verify=False))
+    oracle = CachedRunsOracle(Catalog().build("nb101-108", tmp_path, verify=False))
     assert oracle.epochs.tolist() == [108]
     stored = _padded(np.array(NB101_CELLS[2][0]), NB101_CELLS[2][1])
     # the 3-node cell (input -> maxpool -> output, plus a skip) written unpruned: the
@@ -71,20 +71,20 @@ def test_any_spec_of_a_recorded_network_finds_it(tmp_path):
 
 def test_bad_files_give_one_line_errors(tmp_path):
     with pytest.raises(DataFileError, match=r"nasbench_full.tfrecord \(~1.95 GB, sha256 3d64db"):
-        convert.build("nb101", tmp_path)
+        Catalog().build("nb101", tmp_path)
     path = tmp_path / "nasbench_full.tfrecord"
     write_nasbench_tfrecord(path)
     with pytest.raises(ChecksumError, match="download it again"):
-        convert.build("nb101", tmp_path)  # a tiny file is not the published one
+        Catalog().build("nb101", tmp_path)  # a tiny file is not the published one
     data = path.read_bytes()
     path.write_bytes(data[:-7])
     with pytest.raises(DataFileError, match="truncated"):
-        convert.build("nb101", tmp_path, verify=False)
+        Catalog().build("nb101", tmp_path, verify=False)
     damaged = bytearray(data)
     damaged[40] ^= 1
     path.write_bytes(bytes(damaged))
     with pytest.raises(DataFileError, match="fails its CRC-32C"):
-        convert.build("nb101", tmp_path, verify=False)
+        Catalog().build("nb101", tmp_path, verify=False)
     path.write_bytes(tfrecord_frame(b'["h", 108, "01", "input", "AA=="]'))
     with pytest.raises(DataFileError, match="record 0 is not a NAS-Bench-101 record"):
-        convert.build("nb101", tmp_path, verify=False)
+        Catalog().build("nb101", tmp_path, verify=False)

@@ -6,9 +6,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from spdbench import convert
 from spdbench.errors import ArchitectureError
 from spdbench.oracles.cached_runs import CachedRunsOracle
+from spdbench.oracles.catalog import Catalog
 
 RECIPE = {
     "f": {"op": "linear", "input": ["x", "h_prev_0"]},
@@ -55,7 +55,7 @@ def nlp_source(tmp_path):
 
 def test_curves_costs_and_runs_reproduce_the_logs(nlp_source):
     root, logs = nlp_source
-    oracle = CachedRunsOracle(convert.build("nas-bench-nlp-wt2", root, verify=False))
+    oracle = CachedRunsOracle(Catalog().build("nas-bench-nlp-wt2", root, verify=False))
     cells = oracle.enumerate()
     assert oracle.space.format(cells) == ["nlp-7", "nlp-8", "nlp-10"]  # diverged cell 9 left out
     q = oracle.query(oracle.space.parse(["nlp-7"]), 50, seed=0, curves=True, charge=False)
@@ -74,7 +74,7 @@ def test_curves_costs_and_runs_reproduce_the_logs(nlp_source):
 
 def test_recorded_cell_space_variation(nlp_source):
     root, _ = nlp_source
-    space = convert.build("nas-bench-nlp-wt2", root, verify=False).space
+    space = Catalog().build("nas-bench-nlp-wt2", root, verify=False).space
     rng = np.random.default_rng(0)
     g = space.sample(3, rng, unique=True)
     m = space.mutate(g, rng)

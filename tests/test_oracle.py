@@ -9,9 +9,9 @@ from spdbench.errors import (
     InvalidInputError,
     SchemaVersionError,
 )
-from spdbench.harness.clock import SimulatedClock
 from spdbench.oracles.cached_runs import CachedRunsOracle, read_cached_runs, write_cached_runs
 from spdbench.oracles.synthetic import SyntheticSlopeOracle, true_accuracy
+from spdbench.simulation.clock import SimulatedClock
 
 from .conftest import SLOPES
 

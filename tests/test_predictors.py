@@ -1,5 +1,8 @@
+import functools
+
 import numpy as np
 import pytest
+from upstream_files import write_nb201_sources
 
 from spdbench import plugins
 from spdbench.errors import PredictorContractError
@@ -8,7 +11,7 @@ from spdbench.oracles.synthetic import SyntheticSlopeOracle
 from spdbench.predictors import Context, Predictor
 from spdbench.predictors.knn import KNNPredictor
 from spdbench.predictors.random_scores import RandomPredictor
-from spdbench.testing import check_predictor
+from spdbench.testing import check_predictor, parametrize_with_checks
 
 # Smaller settings where the defaults take seconds per fit (the checks fit several times).
 FAST_PARAMS = {
@@ -17,9 +20,47 @@ FAST_PARAMS = {
 }
 
 
-@pytest.mark.parametrize("name", plugins.names("predictor"))
-def test_every_installed_predictor_passes_check_predictor(name):
-    check_predictor(plugins.load("predictor", name), params=FAST_PARAMS.get(name))
+@functools.cache
+def _scored_oracle():
+    """A small NB201 table with zero-cost scores, converted from files in the upstream format."""
+    import atexit
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from spdbench.convert.nb201 import build_nb201
+    from spdbench.convert.zero_cost import PROXIES
+
+    root = Path(tempfile.mkdtemp(prefix="spdbench-zc-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    write_nb201_sources(root, n_cells=60, proxies=PROXIES)
+    return CachedRunsOracle(build_nb201("cifar10", root, verify=False))
+
+
+def _oracle_for(cls):
+    """Predictors that replay zero-cost scores get an oracle that records them."""
+    return _scored_oracle() if cls.requires_arch_info else None
+
+
+@parametrize_with_checks(
+    [plugins.load("predictor", n) for n in plugins.names("predictor")],
+    oracle=_oracle_for,
+    params=lambda cls: FAST_PARAMS.get(cls.name),
+)
+def test_every_installed_predictor_passes_every_check(predictor, check):
+    check()
+
+
+def test_checks_skip_what_the_oracle_does_not_record():
+    from spdbench.predictors.zero_cost import ZC_synflow
+
+    outcome = check_predictor(ZC_synflow)  # the synthetic default records no proxy scores
+    assert outcome["class_attributes"] == "passed"
+    assert (
+        outcome["fit_predict_shapes"].startswith("skipped: ")
+        and "zc_synflow" in outcome["fit_predict_shapes"]
+    )
+    assert all(v == "passed" for v in check_predictor(ZC_synflow, _scored_oracle()).values())
 
 
 def test_check_predictor_on_a_cached_runs_oracle(runs_file):
@@ -66,6 +107,22 @@ class ChangesParams(_Base):
 def test_check_predictor_catches_broken_predictors(cls, message):
     with pytest.raises((AssertionError, PredictorContractError), match=message):
         check_predictor(cls)
+
+
+class BreaksTwoRules(_Base):
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed + 1  # does not store its parameter
+
+    def _predict(self, archs, context):
+        return np.full(len(archs), np.nan)  # and predicts NaN
+
+
+def test_check_predictor_reports_every_broken_rule_at_once():
+    with pytest.raises(AssertionError) as err:
+        check_predictor(BreaksTwoRules)
+    text = str(err.value)
+    assert "init_stores_params" in text and "fit_predict_shapes" in text
+    assert "deterministic_under_seed" in text  # every check ran, each failure is named
 
 
 def test_knn_learns_and_beats_random():

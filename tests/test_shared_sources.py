@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spdbench import convert
 from spdbench.oracles.cached_runs import read_cached_runs
+from spdbench.oracles.catalog import Catalog, shipped_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -23,10 +23,10 @@ def _sha(values) -> str:
     return hashlib.sha256(np.ascontiguousarray(values, dtype="<f8").tobytes()).hexdigest()
 
 
-@pytest.mark.parametrize("name", sorted(convert.shipped_converters()))
+@pytest.mark.parametrize("name", sorted(Catalog().convertible(shipped=True)))
 def test_shipped_file_equals_a_fresh_conversion(name):
-    shipped = read_cached_runs(ROOT / "data" / f"{name}.h5")
-    assert convert.build(name, SHARED).content_checksum() == shipped.content_checksum()
+    shipped = read_cached_runs(shipped_dir() / f"{name}.h5")
+    assert Catalog().build(name, SHARED).content_checksum() == shipped.content_checksum()
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,7 @@ def test_shipped_file_equals_a_fresh_conversion(name):
     [("cifar10", "cifar10"), ("cifar100", "cifar100"), ("imagenet16-120", "imagenet")],
 )
 def test_nb201_columns_match_the_sources(dataset, prefix):
-    runs = read_cached_runs(ROOT / "data" / f"nb201-{dataset}.h5")
+    runs = read_cached_runs(shipped_dir() / f"nb201-{dataset}.h5")
     iso = pd.read_csv(SHARED / "nb201/nats-tss-test-200ep-with-isomorphism.csv")
     cells = iso["ArchitectureString"].tolist()
     assert runs.space.format(runs.archs) == cells
@@ -58,7 +58,7 @@ def test_nb201_columns_match_the_sources(dataset, prefix):
 
 
 def test_nb201_zero_cost_scores_match_naslib():
-    runs = read_cached_runs(ROOT / "data" / "nb201-cifar10.h5")
+    runs = read_cached_runs(shipped_dir() / "nb201-cifar10.h5")
     zc = json.loads((SHARED / "zero-cost/zc_nasbench201.json").read_text())["cifar10"]
     key = "(0, 2, 3, 2, 3, 1)"  # NASLib: edges 01,02,03,12,13,23; ops skip,none,3x3,1x1,pool
     cell = "|skip_connect~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|nor_conv_1x1~1|none~2|"
@@ -72,7 +72,7 @@ def test_nb201_zero_cost_scores_match_naslib():
 
 
 def test_macro_matches_the_source():
-    runs = read_cached_runs(ROOT / "data" / "nas-bench-macro.h5")
+    runs = read_cached_runs(shipped_dir() / "nas-bench-macro.h5")
     blob = json.loads((SHARED / "nas-bench-macro/nas-bench-macro_cifar10.json").read_text())
     keys = runs.space.format(runs.archs)
     assert sorted(blob) == keys

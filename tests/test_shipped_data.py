@@ -1,30 +1,38 @@
 """The cached runs shipped in data/ are intact and say what the README says."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
 from spdbench.io import sha256_file
-from spdbench.oracles.catalog import load_oracle
+from spdbench.oracles.cached_runs import read_cached_runs
+from spdbench.oracles.catalog import BenchmarkRecord, Catalog, load_oracle, shipped_dir
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = shipped_dir()
 
 
-def test_manifest_checksums_match_the_files():
-    manifest = json.loads((DATA / "manifest.json").read_text())
-    assert manifest["files"], "data/manifest.json lists no files"
-    for entry in manifest["files"]:
-        path = DATA / entry["file"]
-        assert path.stat().st_size == entry["bytes"] and sha256_file(path) == entry["sha256"], (
-            entry["name"]
+def test_catalog_checksums_and_capabilities_match_the_files():
+    records = json.loads((DATA / "catalog.json").read_text())["benchmarks"]
+    assert records, "spdbench/data/catalog.json lists no benchmarks"
+    for raw in records:
+        path = DATA / raw["file"]
+        assert path.stat().st_size == raw["bytes"] and sha256_file(path) == raw["sha256"], raw[
+            "name"
+        ]
+        # what the catalog says a benchmark records is what its file records
+        record = BenchmarkRecord.from_json(raw, "shipped", DATA)
+        described = BenchmarkRecord.describe_runs(
+            read_cached_runs(path),
+            **{k: raw[k] for k in ("file", "sha256", "bytes", "command", "holds")},
+            folder=DATA,
         )
+        assert record == described, raw["name"]
+    assert {r.name for r in Catalog() if r.origin == "shipped"} == {r["name"] for r in records}
 
 
 def test_sigmoid_slope_ground_truth(monkeypatch):
-    monkeypatch.setenv("SPDBENCH_DATA", str(DATA))
     oracle = load_oracle("sigmoid-slope-fashion-mnist")
     runs = oracle.runs
     assert runs.metrics["valid_acc"].shape == (41, 5, 20)
@@ -52,7 +60,6 @@ NB201 = ("nb201-cifar10", "nb201-cifar100", "nb201-imagenet16-120")
     [("nb201-cifar10", 94.37), ("nb201-cifar100", 73.51), ("nb201-imagenet16-120", 47.31)],
 )
 def test_nb201_benchmarks(monkeypatch, name, best_test):
-    monkeypatch.setenv("SPDBENCH_DATA", str(DATA))
     oracle = load_oracle(name)
     cells = oracle.enumerate()
     assert len(cells) == 15625 and oracle.size == 15625
@@ -72,7 +79,6 @@ def test_nb201_benchmarks(monkeypatch, name, best_test):
 
 
 def test_nas_bench_macro(monkeypatch):
-    monkeypatch.setenv("SPDBENCH_DATA", str(DATA))
     oracle = load_oracle("nas-bench-macro")
     archs = oracle.enumerate()
     assert len(archs) == 6561
@@ -87,7 +93,6 @@ def test_nas_bench_macro(monkeypatch):
 
 
 def test_nb101_subset(monkeypatch):
-    monkeypatch.setenv("SPDBENCH_DATA", str(DATA))
     oracle = load_oracle("nb101-subset")
     cells = oracle.enumerate()
     # NASLib's 500 entries are 292 distinct NB101 networks; one row each
@@ -100,7 +105,6 @@ def test_nb101_subset(monkeypatch):
 
 
 def test_nas_bench_nlp(monkeypatch):
-    monkeypatch.setenv("SPDBENCH_DATA", str(DATA))
     oracle = load_oracle("nas-bench-nlp-wt2")
     cells = oracle.enumerate()
     assert len(cells) == 340  # 345 logs: 4 diverged, one cell trained twice

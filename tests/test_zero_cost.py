@@ -8,7 +8,8 @@ from spdbench import plugins
 from spdbench.convert.nb201 import build_nb201
 from spdbench.convert.zero_cost import PROXIES
 from spdbench.errors import ConfigError, InvalidInputError
-from spdbench.harness.compare import CompareConfig, run_compare
+from spdbench.harness.compare import run_compare
+from spdbench.harness.plan import CompareConfig, plan_compare
 from spdbench.oracles.cached_runs import CachedRunsOracle, write_cached_runs
 from spdbench.predictors.base import Context
 from spdbench.predictors.zero_cost import ZC_grad_norm, ZC_synflow
@@ -53,7 +54,7 @@ def test_compare_keeps_splits_to_scored_archs(nb201_file, tmp_path):
     config = CompareConfig(
         benchmark=str(nb201_file), predictors=("zc-synflow", "knn"), seeds=2, train_sizes=(10,)
     )
-    rows = run_compare(config, tmp_path / "out")
+    rows = run_compare(plan_compare(config, out=tmp_path / "out"))
     oracle = CachedRunsOracle.from_file(nb201_file)
     scored = set(oracle.space.format(oracle.pool(("zc_synflow",))))
     for _, row in rows.iterrows():
@@ -61,8 +62,7 @@ def test_compare_keeps_splits_to_scored_archs(nb201_file, tmp_path):
     zc = rows[rows.predictor == "zc-synflow"]
     assert (zc["train_gt_sim_s"] == 0).all()  # it ignores the training runs
     assert (zc["predict_sim_s"] > 0).all()
-    with pytest.raises(ConfigError, match="does not record"):
-        run_compare(
-            CompareConfig(benchmark="synthetic-slope", predictors=("zc-synflow",), seeds=1),
-            tmp_path / "bad",
-        )
+    # the error names, from the catalog, every benchmark that records the proxy
+    with pytest.raises(ConfigError, match="does not record") as err:
+        plan_compare(CompareConfig(benchmark="synthetic-slope", predictors=("zc-synflow",)))
+    assert "nb101-subset" in str(err.value) and "nb201-cifar10" in str(err.value)

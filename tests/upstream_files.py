@@ -14,7 +14,9 @@ from spdbench.spaces.nb201 import NB201Space
 ZC_PROXIES_NB201 = ("flops", "params", "synflow", "nwot", "jacov")
 
 
-def write_nb201_sources(root: Path, n_cells: int = 12, seed: int = 0) -> dict:
+def write_nb201_sources(
+    root: Path, n_cells: int = 12, seed: int = 0, proxies: tuple[str, ...] = ZC_PROXIES_NB201
+) -> dict:
     """The five NB201 source files for `n_cells` cells; returns the values written.
 
     The real files hold all 15,625 cells; converters only require the files to agree on the
@@ -93,7 +95,7 @@ def write_nb201_sources(root: Path, n_cells: int = 12, seed: int = 0) -> dict:
             ops = ours_to_naslib[archs[i][[0, 1, 3, 2, 4, 5]]]
             key = "(" + ", ".join(str(int(o)) for o in ops) + ")"
             entry = {"idx": str(1000 + i), "arch": key, "val_accuracy": 50.0}
-            for p in ZC_PROXIES_NB201:
+            for p in proxies:
                 entry[p] = {"score": float(i * 10 + len(p)), "time": 0.5 + i}
             entries[key] = entry
         zc[ds] = entries

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from spdbench.convert import sources
+from spdbench.convert.toolkit import converted_runs
 from spdbench.errors import DataFileError
 from spdbench.oracles.base import Metric
 from spdbench.oracles.cached_runs import CachedRuns
@@ -24,8 +25,8 @@ CITATION = (
 )
 
 
-def build_macro(source: Path, *, verify: bool = True) -> CachedRuns:
-    """The cached runs of `nas-bench-macro` from the source folder (shared/data layout)."""
+def build(name: str, source: Path, *, verify: bool = True) -> CachedRuns:
+    """NAS-Bench-Macro from nas-bench-macro/nas-bench-macro_cifar10.json."""
     path = sources.MACRO.locate(source, verify=verify)
     raw = sources.read_json(path)
     space = MacroSpace()
@@ -43,7 +44,7 @@ def build_macro(source: Path, *, verify: bool = True) -> CachedRuns:
     n, s = runs.shape
     canonical = space.index(space.canonical(archs))
     _, iso_class = np.unique(canonical, return_inverse=True)
-    return CachedRuns(
+    return converted_runs(
         benchmark="nas-bench-macro",
         description="NAS-Bench-Macro on CIFAR-10: 6,561 networks (8 layers x 3 blocks), 3 seeds",
         space=space,
@@ -51,31 +52,27 @@ def build_macro(source: Path, *, verify: bool = True) -> CachedRuns:
         seeds=np.arange(s, dtype=np.int64),
         epochs=np.array([50]),
         train_time=np.zeros((n, s, 1)),
-        metrics={"test_acc": runs[:, :, None]},
-        metric_info={
-            "test_acc": Metric("test_acc", True, "best test accuracy over 50 epochs", "%")
+        metrics={
+            "test_acc": (
+                runs[:, :, None],
+                Metric.standard("test_acc", "%", "best test accuracy over 50 epochs"),
+            )
         },
         default_metric="test_acc",
         seed_mean={"test_acc": mean[:, None]},
         arch_info={
-            "iso_class": iso_class.astype(np.float64),
-            "params": params,
-            "flops": flops,
+            "iso_class": (
+                iso_class.astype(np.float64),
+                {
+                    "description": "networks with equal class are the same network (identities "
+                    "after a stage's first layer moved to the stage's end); trained once"
+                },
+            ),
+            "params": (params, {"description": "parameters"}),
+            "flops": (flops, {"description": "FLOPs"}),
         },
-        arch_info_meta={
-            "iso_class": {
-                "description": "networks with equal class are the same network (identities "
-                "after a stage's first layer moved to the stage's end); trained once"
-            },
-            "params": {"description": "parameters"},
-            "flops": {"description": "FLOPs"},
-        },
-        generator={"command": "spdbench data convert nas-bench-macro --source SHARED_DATA"},
-        provenance={
-            "source": "NAS-Bench-Macro",
-            "citation": CITATION,
-            "files": [sources.MACRO.record()],
-            "cost_model": "none recorded: queries cost 0 s",
-        },
-        created=sources.CREATED,
+        source="NAS-Bench-Macro",
+        citation=CITATION,
+        files=[sources.MACRO],
+        cost_model="none recorded: queries cost 0 s",
     )

@@ -16,7 +16,6 @@ costs the mean of the architecture's recorded runs.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -26,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from spdbench.convert import fill_missing_run_times, sources
+from spdbench.convert import sources
+from spdbench.convert.toolkit import benchmark_suffix, converted_runs, fill_missing_run_times
 from spdbench.errors import DataFileError
 from spdbench.oracles.base import Metric
 from spdbench.oracles.cached_runs import CachedRuns
@@ -58,14 +58,21 @@ METRICS = ("train_loss", "train_acc", "valid_loss", "valid_acc", "test_loss", "t
 COSTS = ("params", "flops", "latency")
 
 
-def adapters() -> dict[str, Callable[..., CachedRuns]]:
-    """nats-<tss|sss>-<dataset> (full schedule) and ...-hp12 (the 12-epoch schedule)."""
+def names() -> dict[str, tuple[str, str, str]]:
+    """nats-<tss|sss>-<dataset> (full schedule) and ...-hp12 (the 12-epoch schedule), each
+    with its (tag, dataset, schedule)."""
     return {
-        _name(tag, dataset, hp): partial(build_nats, tag, dataset, hp)
+        _name(tag, dataset, hp): (tag, dataset, hp)
         for tag, release in RELEASES.items()
         for dataset in DATASETS
         for hp in (release.full_hp, "12")
     }
+
+
+def build(name: str, source: Path, *, verify: bool = True, workers: int = 0) -> CachedRuns:
+    """NATS-Bench TSS/SSS from the fast-mode folder NATS-{tss,sss}-v1_0-*-simple/ (nats_bench)."""
+    tag, dataset, hp = names()[benchmark_suffix(name, "", names())]
+    return build_nats(tag, dataset, hp, source, verify=verify, workers=workers)
 
 
 def _name(tag: str, dataset: str, hp: str) -> str:
@@ -216,14 +223,9 @@ def _assemble(
         costs["iso_class"] = np.unique(unique, return_inverse=True)[1].astype(np.float64)
         info_meta["iso_class"] = {"description": "isomorphism class (NATS-Bench get_unique_str)"}
     recorded = [i for i, m in enumerate(METRICS) if not np.isnan(table[..., i]).all()]
-    units = {"loss": ("cross-entropy", ""), "acc": ("top-1 accuracy", "%")}
-    metric_info = {}
-    for i in recorded:
-        split, kind = METRICS[i].split("_")
-        what, unit = units[kind]
-        metric_info[METRICS[i]] = Metric(METRICS[i], kind == "acc", f"{split} {what}", unit)
+    unit = {"loss": "", "acc": "%"}
     source = f"NATS-Bench {release.tag.upper()} ({root.name}, {DATASETS[dataset][0]}, hp {hp})"
-    return CachedRuns(
+    return converted_runs(
         benchmark=name,
         description=f"{source}: {len(archs):,} archs x {len(seeds)} seeds x {n_epochs} epochs",
         space=space,
@@ -231,19 +233,17 @@ def _assemble(
         seeds=seeds,
         epochs=np.arange(1, n_epochs + 1),
         train_time=time,
-        metrics={METRICS[i]: table[..., i] for i in recorded},
-        metric_info=metric_info,
-        default_metric="valid_acc" if "valid_acc" in metric_info else "test_acc",
-        arch_info={k: v for k, v in costs.items() if k in info_meta},
-        arch_info_meta={k: info_meta[k] for k in costs},
-        generator={"command": f"spdbench data convert {name} --source DIR_WITH_{root.name}"},
-        provenance={
-            "source": source,
-            "citation": sources.NB201_CITATION,
-            "files": [{"directory": root.name, "architectures": len(archs), "origin": ORIGIN}],
-            "runs": "seed = the NATS-Bench seed; NaN where a seed was not run",
-            "cost_model": "recorded training time of each epoch (train_times); a missing run "
-            "costs the mean of the architecture's recorded runs",
+        metrics={
+            METRICS[i]: (table[..., i], Metric.standard(METRICS[i], unit[METRICS[i].split("_")[1]]))
+            for i in recorded
         },
-        created=sources.CREATED,
+        default_metric="valid_acc" if "valid_acc" in [METRICS[i] for i in recorded] else "test_acc",
+        arch_info={k: (v, info_meta[k]) for k, v in costs.items()},
+        command=f"spdbench data convert {name} --source DIR_WITH_{root.name}",
+        source=source,
+        citation=sources.NB201_CITATION,
+        files=[{"directory": root.name, "architectures": len(archs), "origin": ORIGIN}],
+        runs="seed = the NATS-Bench seed; NaN where a seed was not run",
+        cost_model="recorded training time of each epoch (train_times); a missing run "
+        "costs the mean of the architecture's recorded runs",
     )

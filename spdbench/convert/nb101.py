@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from spdbench.convert import sources, zero_cost
+from spdbench.convert.toolkit import converted_runs
 from spdbench.errors import DataFileError
 from spdbench.oracles.base import Metric
 from spdbench.oracles.cached_runs import CachedRuns
@@ -28,7 +29,8 @@ REPEATS = 3  # NB101 trains every network 3 times per budget
 NASLIB_FIRST_OP = 2  # NASLib op index of conv3x3-bn-relu; ours are 0..2 in the same order
 
 
-def build_nb101_subset(source: Path, *, verify: bool = True) -> CachedRuns:
+def build(name: str, source: Path, *, verify: bool = True) -> CachedRuns:
+    """The NAS-Bench-101 networks of NASLib's zero-cost/zc_nasbench101.json."""
     path = sources.ZC_NB101.locate(source, verify=verify)
     try:
         entries = sources.read_json(path)["nasbench101"]["cifar10"]
@@ -64,10 +66,9 @@ def build_nb101_subset(source: Path, *, verify: bool = True) -> CachedRuns:
     for r, values in enumerate(runs):
         acc[r, : len(values)] = values
     columns = zero_cost.proxy_columns(entries, {keys[i]: r for r, i in enumerate(reps)}, len(reps))
-    columns["naslib_entries"] = np.bincount(entry_row, minlength=len(reps)).astype(np.float64)
     meta = zero_cost.proxy_meta(columns)
-    meta["naslib_entries"] = {"description": "entries of NASLib's file that are this network"}
-    return CachedRuns(
+    entries_of = np.bincount(entry_row, minlength=len(reps)).astype(np.float64)
+    return converted_runs(
         benchmark="nb101-subset",
         description=f"NAS-Bench-101: the {len(reps)} CIFAR-10 networks NASLib scored with zero-cost "
         "proxies",
@@ -76,18 +77,18 @@ def build_nb101_subset(source: Path, *, verify: bool = True) -> CachedRuns:
         seeds=np.arange(REPEATS),
         epochs=np.array([108]),
         train_time=np.zeros((len(reps), REPEATS, 1)),
-        metrics={"valid_acc": acc[:, :, None]},
-        metric_info={"valid_acc": Metric("valid_acc", True, "validation accuracy", "%")},
+        metrics={"valid_acc": (acc[:, :, None], Metric.standard("valid_acc", "%"))},
         default_metric="valid_acc",
-        arch_info=columns,
-        arch_info_meta=meta,
-        generator={"command": "spdbench data convert nb101-subset --source SHARED_DATA"},
-        provenance={
-            "source": f"NAS-Bench-101 ({len(reps)} networks in {len(keys)} entries of NASLib's "
-            "zero-cost benchmark)",
-            "citation": sources.NB101_CITATION + "; zero-cost: " + sources.ZERO_COST_CITATION,
-            "files": [sources.ZC_NB101.record()],
-            "cost_model": "none recorded: queries cost 0 s",
+        arch_info={
+            **{k: (v, meta[k]) for k, v in columns.items()},
+            "naslib_entries": (
+                entries_of,
+                {"description": "entries of NASLib's file that are this network"},
+            ),
         },
-        created=sources.CREATED,
+        source=f"NAS-Bench-101 ({len(reps)} networks in {len(keys)} entries of NASLib's "
+        "zero-cost benchmark)",
+        citation=sources.NB101_CITATION + "; zero-cost: " + sources.ZERO_COST_CITATION,
+        files=[sources.ZC_NB101],
+        cost_model="none recorded: queries cost 0 s",
     )

@@ -27,9 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from spdbench.convert import fill_missing_run_times, sources
+from spdbench.convert import sources
 from spdbench.convert.tfrecord import iter_records, proto_fields
-from spdbench.errors import DataFileError
+from spdbench.convert.toolkit import converted_runs, fill_missing_run_times
+from spdbench.errors import DataFileError, UnknownNameError
 from spdbench.oracles.base import Metric
 from spdbench.oracles.cached_runs import CachedRuns
 from spdbench.progress import byte_progress
@@ -43,12 +44,16 @@ MAX_REPEATS = 3
 _OP_INDEX = {op: i for i, op in enumerate(OPS)}
 
 
-def build_nb101(source: Path, *, verify: bool = True) -> CachedRuns:
-    return _build("nb101", sources.NB101_FULL, source, verify)
+RELEASES = {"nb101": sources.NB101_FULL, "nb101-108": sources.NB101_ONLY108}
 
 
-def build_nb101_108(source: Path, *, verify: bool = True) -> CachedRuns:
-    return _build("nb101-108", sources.NB101_ONLY108, source, verify)
+def build(name: str, source: Path, *, verify: bool = True) -> CachedRuns:
+    """NAS-Bench-101 from nasbench_full.tfrecord (nb101) or nasbench_only108.tfrecord (nb101-108)."""
+    if name not in RELEASES:
+        raise UnknownNameError(
+            f"no converter for {name!r}; this one converts {', '.join(RELEASES)}"
+        )
+    return _build(name, RELEASES[name], source, verify)
 
 
 def _final_evaluation(raw: str) -> tuple[list[float], int]:
@@ -157,12 +162,12 @@ def _build(name: str, src: sources.SourceFile, source: Path, verify: bool) -> Ca
     run_time = fill_missing_run_times(table[-1])
     cumulative = np.fmax.accumulate(run_time, axis=2)
     clipped = int((cumulative != run_time).sum())
-    metric_info = {
-        "train_acc": Metric("train_acc", True, "accuracy on 10,000 training images", "fraction"),
-        "valid_acc": Metric("valid_acc", True, "validation accuracy (10,000 images)", "fraction"),
-        "test_acc": Metric("test_acc", True, "CIFAR-10 test accuracy", "fraction"),
+    descriptions = {
+        "train_acc": "accuracy on 10,000 training images",
+        "valid_acc": "validation accuracy (10,000 images)",
+        "test_acc": "CIFAR-10 test accuracy",
     }
-    return CachedRuns(
+    return converted_runs(
         benchmark=name,
         description=(
             f"NAS-Bench-101 (CIFAR-10): {len(specs):,} networks, {shape[1]} runs at "
@@ -173,21 +178,21 @@ def _build(name: str, src: sources.SourceFile, source: Path, verify: bool) -> Ca
         seeds=np.arange(shape[1]),
         epochs=epochs,
         train_time=np.diff(cumulative, axis=2, prepend=0.0),
-        metrics={m: table[i] for i, m in enumerate(FIELDS)},
-        metric_info=metric_info,
-        default_metric="valid_acc",
-        arch_info={"params": records.params},
-        arch_info_meta={"params": {"description": "trainable parameters", "unit": "count"}},
-        generator={"command": f"spdbench data convert {name} --source DIR_WITH_{src.path}"},
-        provenance={
-            "source": f"NAS-Bench-101 ({src.path})",
-            "citation": sources.NB101_CITATION,
-            "files": [src.record()],
-            "runs": "seed = repeat index (order of the records in the file)",
-            "cost_model": (
-                "recorded training time of each run (final_training_time); budgets are "
-                f"separate runs; {clipped} budget costs raised to the shorter budget's"
-            ),
+        metrics={
+            m: (table[i], Metric.standard(m, "fraction", descriptions[m]))
+            for i, m in enumerate(FIELDS)
         },
-        created=sources.CREATED,
+        default_metric="valid_acc",
+        arch_info={
+            "params": (records.params, {"description": "trainable parameters", "unit": "count"})
+        },
+        command=f"spdbench data convert {name} --source DIR_WITH_{src.path}",
+        source=f"NAS-Bench-101 ({src.path})",
+        citation=sources.NB101_CITATION,
+        files=[src],
+        runs="seed = repeat index (order of the records in the file)",
+        cost_model=(
+            "recorded training time of each run (final_training_time); budgets are "
+            f"separate runs; {clipped} budget costs raised to the shorter budget's"
+        ),
     )

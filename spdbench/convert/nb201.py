@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from spdbench.convert import sources, zero_cost
+from spdbench.convert.toolkit import benchmark_suffix, converted_runs
 from spdbench.errors import DataFileError
 from spdbench.oracles.base import Metric
 from spdbench.oracles.cached_runs import CachedRuns
@@ -45,8 +46,9 @@ NASLIB_OP_TO_OURS = np.array([1, 0, 3, 2, 4])
 NASLIB_EDGE_ORDER = [0, 1, 3, 2, 4, 5]  # our column j <- NASLib position NASLIB_EDGE_ORDER[j]
 
 
-def nb201_names() -> list[str]:
-    return [f"nb201-{d}" for d in DATASETS]
+def build(name: str, source: Path, *, verify: bool = True) -> CachedRuns:
+    """NAS-Bench-201 cells on one dataset, from nb201/*.json|csv and zero-cost/zc_nasbench201.json."""
+    return build_nb201(benchmark_suffix(name, "nb201-", DATASETS), source, verify=verify)
 
 
 def build_nb201(dataset: str, source: Path, *, verify: bool = True) -> CachedRuns:
@@ -93,20 +95,10 @@ def build_nb201(dataset: str, source: Path, *, verify: bool = True) -> CachedRun
     train_time[:, :, 1] = runtime[:, None] - train_time[:, :, 0]
 
     _, iso_class = np.unique(iso["UniqueString"].to_numpy(), return_inverse=True)
-    arch_info = {"iso_class": iso_class.astype(np.float64), "params_mb": size}
-    meta = {
-        "iso_class": {
-            "description": "isomorphism class: cells with equal class compute the same function"
-        },
-        "params_mb": {"description": "parameter size", "unit": "MB"},
-    }
     zc = sources.read_json(zc_path)[naslib]
-    rows = _naslib_rows(zc, space, archs)
-    columns = zero_cost.proxy_columns(zc, rows, n)
-    arch_info.update(columns)
-    meta.update(zero_cost.proxy_meta(columns))
-
-    return CachedRuns(
+    columns = zero_cost.proxy_columns(zc, _naslib_rows(zc, space, archs), n)
+    meta = zero_cost.proxy_meta(columns)
+    return converted_runs(
         benchmark=f"nb201-{dataset}",
         description=f"NAS-Bench-201 / NATS-Bench topology cells on {dataset}: 15,625 cells, "
         "12 and 200 epochs",
@@ -115,27 +107,30 @@ def build_nb201(dataset: str, source: Path, *, verify: bool = True) -> CachedRun
         seeds=np.arange(N_RUNS, dtype=np.int64),
         epochs=EPOCHS.copy(),
         train_time=train_time,
-        metrics={"valid_acc": valid, "test_acc": test},
-        metric_info={
-            "valid_acc": Metric("valid_acc", True, "validation accuracy", "%"),
-            "test_acc": Metric("test_acc", True, "test accuracy", "%"),
+        metrics={
+            "valid_acc": (valid, Metric.standard("valid_acc", "%")),
+            "test_acc": (test, Metric.standard("test_acc", "%")),
         },
         default_metric="valid_acc",
         seed_mean={
             "valid_acc": np.stack([val12, val200], axis=1),
             "test_acc": np.stack([test12, test200], axis=1),
         },
-        arch_info=arch_info,
-        arch_info_meta=meta,
-        generator={"command": f"spdbench data convert nb201-{dataset} --source SHARED_DATA"},
-        provenance={
-            "source": "NAS-Bench-201 / NATS-Bench topology space",
-            "citation": sources.NB201_CITATION + "; zero-cost: " + sources.ZERO_COST_CITATION,
-            "files": [s.record() for s in used],
-            "runs": "run index 0..2 = the per-seed rows of a cell in file order (seeds unnamed)",
-            "cost_model": "recorded 200-epoch training time per cell; 12 epochs = 12/200 of it",
+        arch_info={
+            "iso_class": (
+                iso_class.astype(np.float64),
+                {
+                    "description": "isomorphism class: cells with equal class compute the same function"
+                },
+            ),
+            "params_mb": (size, {"description": "parameter size", "unit": "MB"}),
+            **{k: (v, meta[k]) for k, v in columns.items()},
         },
-        created=sources.CREATED,
+        source="NAS-Bench-201 / NATS-Bench topology space",
+        citation=sources.NB201_CITATION + "; zero-cost: " + sources.ZERO_COST_CITATION,
+        files=used,
+        runs="run index 0..2 = the per-seed rows of a cell in file order (seeds unnamed)",
+        cost_model="recorded 200-epoch training time per cell; 12 epochs = 12/200 of it",
     )
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from spdbench.convert import sources
+from spdbench.convert.toolkit import converted_runs
 from spdbench.errors import DataFileError
 from spdbench.oracles.base import Metric
 from spdbench.oracles.cached_runs import CachedRuns
@@ -46,7 +47,8 @@ def _features(recipe: dict) -> list[float]:
     return [float(ops.get(op, 0)) for op in OPS] + [float(len(recipe)), float(len(hidden))]
 
 
-def build_nlp(source: Path, *, verify: bool = True) -> CachedRuns:
+def build(name: str, source: Path, *, verify: bool = True) -> CachedRuns:
+    """NAS-Bench-NLP recurrent cells from nas-bench-nlp/train_logs_wikitext-2_logs.zip."""
     path = sources.NLP_LOGS.locate(source, verify=verify)
     try:
         with zipfile.ZipFile(path) as zf:
@@ -82,7 +84,7 @@ def build_nlp(source: Path, *, verify: bool = True) -> CachedRuns:
         feature_names=[*OPS, "nodes", "hidden_states"],
         prefix="nlp-",
     )
-    return CachedRuns(
+    return converted_runs(
         benchmark="nas-bench-nlp-wt2",
         description=f"NAS-Bench-NLP recurrent cells on WikiText-2: {n} cells, 50-epoch curves",
         space=space,
@@ -90,23 +92,16 @@ def build_nlp(source: Path, *, verify: bool = True) -> CachedRuns:
         seeds=np.arange(s, dtype=np.int64),
         epochs=np.arange(1, EPOCHS + 1),
         train_time=wall,
-        metrics=curves,
-        metric_info={
-            "valid_loss": Metric("valid_loss", False, "validation cross-entropy", "nats/token"),
-            "test_loss": Metric("test_loss", False, "test cross-entropy", "nats/token"),
-            "train_loss": Metric("train_loss", False, "training cross-entropy", "nats/token"),
+        metrics={
+            name: (curves[name], Metric.standard(name, "nats/token"))
+            for name in ("valid_loss", "test_loss", "train_loss")
         },
         default_metric="valid_loss",
-        arch_info={"params": params},
-        arch_info_meta={"params": {"description": "parameters of the whole model"}},
-        generator={"command": "spdbench data convert nas-bench-nlp-wt2 --source SHARED_DATA"},
-        provenance={
-            "source": "NAS-Bench-NLP (WikiText-2 training logs)",
-            "citation": CITATION,
-            "files": [sources.NLP_LOGS.record()],
-            "left_out": f"{len(logs) - sum(len(v) for v in runs_of.values())} runs that "
-            "diverged (loss NaN) or stopped before 50 epochs",
-            "cost_model": "recorded wall time per epoch",
-        },
-        created=sources.CREATED,
+        arch_info={"params": (params, {"description": "parameters of the whole model"})},
+        source="NAS-Bench-NLP (WikiText-2 training logs)",
+        citation=CITATION,
+        files=[sources.NLP_LOGS],
+        left_out=f"{len(logs) - sum(len(v) for v in runs_of.values())} runs that "
+        "diverged (loss NaN) or stopped before 50 epochs",
+        cost_model="recorded wall time per epoch",
     )

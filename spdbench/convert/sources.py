@@ -54,10 +54,6 @@ class SourceFile:
         }
 
 
-# Fixed, so that converting the same sources again gives the same file bytes.
-CREATED = "2026-11-24 (converted; see provenance)"
-
-
 def read_json(path: Path) -> Any:
     """A located source file parsed as JSON; DataFileError when it is not JSON."""
     try:

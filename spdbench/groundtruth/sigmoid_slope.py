@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from spdbench import provenance
 from spdbench.errors import ConfigError, DataFileError
 from spdbench.groundtruth.batched_mlp import BatchedMLP, per_model_cross_entropy
 from spdbench.groundtruth.idx import ImageDataset
-from spdbench.harness import provenance
 from spdbench.io import atomic_path
 from spdbench.oracles.base import Metric
 from spdbench.oracles.cached_runs import CachedRuns, write_cached_runs
@@ -35,13 +35,16 @@ from spdbench.torch_utils import resolve_device
 
 PAPER_SLOPES = tuple(float(v) for v in np.round(np.arange(41) * 0.05 + 0.01, 2))
 METRICS = {
-    "valid_acc": Metric("valid_acc", True, "validation accuracy", "%"),
-    "test_acc": Metric("test_acc", True, "test accuracy", "%"),
-    "valid_loss": Metric("valid_loss", False, "validation cross-entropy"),
-    "test_loss": Metric("test_loss", False, "test cross-entropy"),
-    "train_loss": Metric(
-        "train_loss", False, "mean training cross-entropy over the epoch's minibatches"
-    ),
+    m.name: m
+    for m in (
+        Metric.standard("valid_acc", "%"),
+        Metric.standard("test_acc", "%"),
+        Metric.standard("valid_loss"),
+        Metric.standard("test_loss"),
+        Metric.standard(
+            "train_loss", description="mean training cross-entropy over the epoch's minibatches"
+        ),
+    )
 }
 
 

@@ -18,6 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from spdbench import plugins
 from spdbench.errors import ConfigError
 from spdbench.harness.metrics import ranking_metrics
 from spdbench.oracles.base import Oracle
@@ -60,6 +61,8 @@ class Protocol(ABC):
 
 
 class GenericProtocol(Protocol):
+    """Random disjoint train and test sets."""
+
     name = "generic"
     default_train_sizes = (20,)
 
@@ -86,6 +89,8 @@ class GenericProtocol(Protocol):
 
 
 class SigmoidSlopeProtocol(Protocol):
+    """Train inside the slope interval 0.37-1.50, test outside (Rawal et al. 2020, Sec. 4.1)."""
+
     name = "sigmoid-slope"
     default_train_sizes = (15,)
     interval = (0.37, 1.50)
@@ -134,17 +139,15 @@ class SigmoidSlopeProtocol(Protocol):
         return inside[np.sort(pick)], outside
 
 
-PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (GenericProtocol(), SigmoidSlopeProtocol())}
-
-
-def protocol_for(name: str, oracle: Oracle) -> Protocol:
-    """The protocol called `name`; 'auto' picks sigmoid-slope for recorded slope benchmarks."""
-    if name == "auto":
-        name = (
-            "sigmoid-slope"
-            if oracle.space.name == "sigmoid-slope" and oracle.space.size is not None
-            else "generic"
+def protocol_for(name: str, benchmark_default: str) -> Protocol:
+    """The protocol called `name` (entry point group `spdbench.protocols`); 'auto' takes the
+    benchmark's default (its catalog record's `protocol`)."""
+    name = benchmark_default if name == "auto" else name
+    if name not in plugins.names("protocol"):
+        raise ConfigError(
+            f"unknown protocol {name!r}; valid: auto, {', '.join(plugins.names('protocol'))}"
         )
-    if name not in PROTOCOLS:
-        raise ConfigError(f"unknown protocol {name!r}; valid: auto, {', '.join(PROTOCOLS)}")
-    return PROTOCOLS[name]
+    cls = plugins.load("protocol", name)
+    if not (isinstance(cls, type) and issubclass(cls, Protocol)):
+        raise ConfigError(f"protocol plugin {name!r} is not a spdbench Protocol subclass")
+    return cls()

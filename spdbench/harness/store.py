@@ -1,6 +1,7 @@
 """The results store: one parquet table, one row per finished job, rewritten atomically.
 
-A row is keyed by `job_key` (config hash + benchmark + predictor + seed + train size). The
+A row is keyed by `job_key`, "<config hash>/<predictor>/r<replicate>/n<train size>" (the
+config hash covers the benchmark, the master seed and every other setting). The
 harness appends each job as it finishes, so an interrupted run loses nothing finished, and a
 rerun of the same command skips the keys already present.
 """

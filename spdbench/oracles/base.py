@@ -25,8 +25,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from spdbench.errors import InvalidInputError
-from spdbench.harness.clock import SimulatedClock
+from spdbench.simulation.clock import SimulatedClock
 from spdbench.spaces.base import SearchSpace
+
+_SPLITS = {"train": "training", "valid": "validation", "test": "test"}
+_KINDS = {"acc": (True, "accuracy"), "loss": (False, "cross-entropy")}
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,16 @@ class Metric:
     higher_is_better: bool
     description: str = ""
     unit: str = ""
+
+    @classmethod
+    def standard(cls, name: str, unit: str = "", description: str | None = None) -> Metric:
+        """A metric named <split>_<kind>, split train/valid/test and kind acc/loss: its
+        direction and (unless given) its description follow from the name."""
+        split, _, kind = name.partition("_")
+        if split not in _SPLITS or kind not in _KINDS:
+            raise ValueError(f"{name!r} is not <train|valid|test>_<acc|loss>")
+        higher, what = _KINDS[kind]
+        return cls(name, higher, description or f"{_SPLITS[split]} {what}", unit)
 
     @property
     def sign(self) -> float:

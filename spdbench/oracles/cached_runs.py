@@ -1,11 +1,11 @@
 """The cached-runs format (HDF5) and the oracle that replays it.
 
-One file per benchmark. Schema version 2 (version 1 files, without the optional groups, are
-read unchanged)::
+One file per benchmark. Schema version 2 (version 1 files, without the optional groups
+/seed_mean and /arch_info, are read unchanged)::
 
     /                      attributes (all strings; JSON where noted)
         format             "spdbench-cached-runs"
-        schema_version     1 (int)
+        schema_version     2 (int)
         benchmark          benchmark name, e.g. "sigmoid-slope-fmnist"
         description        one line
         space              JSON {"name": registered space name, "config": {...kwargs}}
@@ -47,6 +47,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from spdbench.arrays import sorted_lookup
 from spdbench.errors import (
     ArchitectureError,
     ChecksumError,
@@ -96,6 +97,24 @@ class CachedRuns:
         out.update({f"seed_mean/{k}": self.seed_mean[k] for k in sorted(self.seed_mean)})
         out.update({f"arch_info/{k}": self.arch_info[k] for k in sorted(self.arch_info)})
         return out
+
+    @property
+    def source(self) -> str:
+        """Where the runs come from, in a few words (from the provenance)."""
+        return self.provenance.get("source") or self.provenance.get("dataset", "")
+
+    def summary(self) -> str:
+        """One line: archs x runs x epochs, metrics and per-architecture facts."""
+        n, s, _ = self.metrics[self.default_metric].shape
+        facts = sorted(k for k in self.arch_info if not k.startswith("zc_"))
+        proxies = [k for k in self.arch_info if k.startswith("zc_") and not k.endswith("_time")]
+        if proxies:
+            facts.append(f"{len(proxies)} zero-cost proxies")
+        info = f"; per-arch {', '.join(facts)}" if facts else ""
+        return (
+            f"{n} archs x {s} runs x epochs {', '.join(str(int(x)) for x in self.epochs)}; "
+            f"metrics {', '.join(self.metrics)}{info}"
+        )
 
     def content_checksum(self) -> str:
         """sha256 over each dataset's name, dtype, shape and little-endian C-order bytes."""
@@ -306,7 +325,7 @@ class CachedRunsOracle(Oracle):
         """Row index of each genotype in the table (they are validated against the space)."""
         if self._exact is not None:
             order, sorted_exact = self._exact
-            hit, pos = _lookup(sorted_exact, self.space.exact_keys(g))
+            hit, pos = sorted_lookup(sorted_exact, self.space.exact_keys(g))
             out = order[pos]
             if not hit.all():
                 out[~hit] = self._canonical_rows(g[~hit], np.flatnonzero(~hit))
@@ -314,7 +333,7 @@ class CachedRunsOracle(Oracle):
         return self._canonical_rows(g, np.arange(len(g)))
 
     def _canonical_rows(self, g: np.ndarray, where: np.ndarray) -> np.ndarray:
-        hit, pos = _lookup(self._sorted_keys, self.space.keys(g))
+        hit, pos = sorted_lookup(self._sorted_keys, self.space.keys(g))
         if not hit.all():
             i = int(np.flatnonzero(~hit)[0])
             raise ArchitectureError(
@@ -383,16 +402,8 @@ class CachedRunsOracle(Oracle):
     def info(self) -> dict[str, Any]:
         out = super().info()
         out.update(path=self.path, generator=self.runs.generator.get("command", ""))
-        out["source"] = self.runs.provenance.get("source") or self.runs.provenance.get(
-            "dataset", ""
-        )
+        out["source"] = self.runs.source
         return out
-
-
-def _lookup(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(found, position) of each key in the sorted array."""
-    pos = np.clip(np.searchsorted(sorted_keys, keys), 0, len(sorted_keys) - 1)
-    return sorted_keys[pos] == keys, pos
 
 
 def _is_sorted(a: np.ndarray) -> bool:

@@ -1,10 +1,22 @@
-"""Finding benchmarks by name: registered oracle plugins, the data/ manifest, or a file path.
+"""The benchmark catalog: one record per benchmark, read by listing, conversion, compare,
+error messages and reports alike.
 
-Shipped cached runs live in the data folder (the repository's data/, or $SPDBENCH_DATA) and
-are listed in its manifest.json::
+A benchmark is known from one of three places, merged by name (earlier wins):
 
-    {"schema": 1, "files": [{"name": ..., "file": ..., "sha256": ..., "bytes": ...,
-                             "description": ..., "command": ..., "holds": ...}]}
+1. the user data folder (`$SPDBENCH_DATA`, else the platform's user data directory, e.g.
+   ~/.local/share/spdbench): benchmarks a user converted or generated;
+2. the shipped folder, `spdbench/data/` inside the installed package (package data found
+   through importlib.resources, so a wheel install has it too);
+3. oracle plugins (entry point group `spdbench.oracles`), e.g. `synthetic-slope`.
+
+A folder of cached runs holds them as .h5 files and their records in `catalog.json`::
+
+    {"schema": 2, "benchmarks": [{"name", "file", "sha256", "bytes", "description",
+      "command", "holds", "space", "protocol", "metrics", "default_metric", "fidelities",
+      "seeds", "size", "arch_info", "source"}, ...]}
+
+Converters (entry point group `spdbench.converters`, one per benchmark name) make a
+benchmark known before it is converted: its record says how to convert it.
 """
 
 from __future__ import annotations
@@ -12,9 +24,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from spdbench import plugins
 from spdbench.errors import ChecksumError, DataFileError, UnknownNameError
@@ -22,122 +36,293 @@ from spdbench.io import sha256_file, write_json_atomic
 from spdbench.oracles.base import Oracle
 from spdbench.oracles.cached_runs import CachedRuns, CachedRunsOracle, write_cached_runs
 
-MANIFEST = "manifest.json"
+CATALOG_FILE = "catalog.json"
+CATALOG_SCHEMA = 2
+Origin = Literal["user", "shipped", "plugin", "convertible"]
 
 
-def data_dir() -> Path:
-    """$SPDBENCH_DATA if set, else the data/ folder of the source tree spdbench runs from."""
+def shipped_dir() -> Path:
+    """The folder of benchmarks shipped inside the installed package."""
+    return Path(str(resources.files("spdbench") / "data"))
+
+
+def user_dir() -> Path:
+    """Where converted and generated benchmarks go: $SPDBENCH_DATA, else the user data dir."""
     env = os.environ.get("SPDBENCH_DATA")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "data"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("spdbench", appauthor=False))
 
 
 @dataclass(frozen=True)
-class ManifestEntry:
-    """One shipped cached-runs file."""
+class BenchmarkRecord:
+    """Everything spdbench knows about one benchmark without opening its data."""
 
     name: str
-    file: str
-    sha256: str
-    bytes: int
     description: str = ""
-    command: str = ""
-    holds: str = ""
+    file: str | None = None  # the cached-runs file in `folder` (None: plugin or not converted)
+    sha256: str | None = None
+    bytes: int | None = None
+    command: str = ""  # the command that (re)generates or converts it
+    holds: str = ""  # one line: archs x runs x epochs, metrics, per-arch facts
+    space: str | None = None
+    protocol: str = "generic"  # the split rule `--protocol auto` picks
+    metrics: dict[str, bool] = field(default_factory=dict)  # name -> higher is better
+    default_metric: str | None = None
+    fidelities: tuple[int, ...] = ()
+    seeds: int | None = None
+    size: int | None = None  # None: every architecture of an infinite space
+    arch_info: tuple[str, ...] = ()  # per-architecture facts recorded (zero-cost scores, ...)
+    source: str = ""
+    # where the record came from; not stored
+    origin: Origin = "shipped"
+    folder: Path | None = None
+    converter: bool = False  # `spdbench data convert NAME` can (re)build it
 
-    def path(self, root: Path) -> Path:
-        return root / self.file
+    STORED = (
+        "name", "description", "file", "sha256", "bytes", "command", "holds", "space",
+        "protocol", "metrics", "default_metric", "fidelities", "seeds", "size", "arch_info",
+        "source",
+    )  # fmt: skip
+
+    @property
+    def path(self) -> Path | None:
+        """The cached-runs file, or None for plugins and benchmarks not converted yet."""
+        return None if self.file is None or self.folder is None else self.folder / self.file
+
+    @property
+    def available(self) -> bool:
+        return self.origin != "convertible"
+
+    def records(self, arch_info: str) -> bool:
+        """Whether the benchmark records the per-architecture fact `arch_info`."""
+        return arch_info in self.arch_info
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in self.STORED}
+        out["fidelities"], out["arch_info"] = list(self.fidelities), list(self.arch_info)
+        return out
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any], origin: Origin, folder: Path) -> BenchmarkRecord:
+        unknown = set(raw) - set(cls.STORED)
+        if unknown:
+            raise TypeError(f"unknown field(s) {', '.join(sorted(unknown))}")
+        data = dict(raw)
+        data["fidelities"] = tuple(int(e) for e in data.get("fidelities", ()))
+        data["arch_info"] = tuple(data.get("arch_info", ()))
+        return cls(**data, origin=origin, folder=folder)
+
+    @classmethod
+    def describe(cls, oracle: Oracle, **fields: Any) -> BenchmarkRecord:
+        """The record of a loaded oracle (capabilities read through the Oracle interface)."""
+        return cls(
+            name=oracle.name,
+            description=oracle.description,
+            space=oracle.space.name,
+            protocol=oracle.space.default_protocol,
+            metrics={m.name: m.higher_is_better for m in oracle.metrics.values()},
+            default_metric=oracle.default_metric,
+            fidelities=tuple(int(e) for e in oracle.epochs),
+            seeds=len(oracle.seeds),
+            size=oracle.size,
+            arch_info=tuple(oracle.arch_info_names),
+            source=oracle.info().get("source", ""),
+            **fields,
+        )
+
+    @classmethod
+    def describe_runs(cls, runs: CachedRuns, **fields: Any) -> BenchmarkRecord:
+        """The record of cached runs, as `describe` gives for the oracle that serves them."""
+        return cls(
+            name=runs.benchmark,
+            description=runs.description,
+            space=runs.space.name,
+            protocol=runs.space.default_protocol,
+            metrics={m.name: m.higher_is_better for m in runs.metric_info.values()},
+            default_metric=runs.default_metric,
+            fidelities=tuple(int(e) for e in runs.epochs),
+            seeds=len(runs.seeds),
+            size=len(runs.archs),
+            arch_info=tuple(sorted(runs.arch_info)),
+            source=runs.source,
+            **fields,
+        )
 
 
-def read_manifest(root: Path | None = None) -> dict[str, ManifestEntry]:
-    """Entries of `root`/manifest.json by name ({} when there is no manifest)."""
-    root = root or data_dir()
-    path = root / MANIFEST
+def read_catalog_file(folder: Path, origin: Origin) -> dict[str, BenchmarkRecord]:
+    """Records of `folder`/catalog.json by name ({} when the folder has none)."""
+    path = Path(folder) / CATALOG_FILE
     if not path.is_file():
         return {}
     try:
         raw = json.loads(path.read_text())
-        entries = [ManifestEntry(**e) for e in raw["files"]]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DataFileError(f"{path} is not a valid data manifest: {exc}") from exc
-    return {e.name: e for e in entries}
+        if raw.get("schema") != CATALOG_SCHEMA:
+            raise ValueError(f"schema {raw.get('schema')!r}, expected {CATALOG_SCHEMA}")
+        records = [BenchmarkRecord.from_json(r, origin, Path(folder)) for r in raw["benchmarks"]]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DataFileError(
+            f"{path} is not a valid spdbench catalog ({exc}); move it away or fix it"
+        ) from exc
+    return {r.name: r for r in records}
 
 
-def register_file(entry: ManifestEntry, root: Path | None = None) -> None:
-    """Add or replace `entry` in `root`/manifest.json (atomically)."""
-    root = root or data_dir()
-    entries = read_manifest(root)
-    entries[entry.name] = entry
+def write_catalog_entry(record: BenchmarkRecord, folder: Path) -> None:
+    """Add or replace `record` in `folder`/catalog.json (atomically)."""
+    records = read_catalog_file(folder, "user")
+    records[record.name] = record
     write_json_atomic(
-        root / MANIFEST,
+        Path(folder) / CATALOG_FILE,
         {
-            "schema": 1,
-            "files": [
-                dataclasses.asdict(e) for e in sorted(entries.values(), key=lambda e: e.name)
-            ],
+            "schema": CATALOG_SCHEMA,
+            "benchmarks": [records[k].to_json() for k in sorted(records)],
         },
     )
 
 
-def benchmark_names() -> list[str]:
-    """Registered oracle plugins and shipped cached runs."""
-    return sorted(set(plugins.names("oracle")) | set(read_manifest()))
+class Catalog:
+    """Every benchmark spdbench knows, by name (built fresh, from small files and entry points)."""
 
+    def __init__(self, user: Path | None = None, shipped: Path | None = None) -> None:
+        self.user_dir = Path(user) if user is not None else user_dir()
+        self.shipped_dir = Path(shipped) if shipped is not None else shipped_dir()
+        converters = set(plugins.names("converter"))
+        found: dict[str, BenchmarkRecord] = {}
+        for name in plugins.names("oracle"):
+            found[name] = BenchmarkRecord(name, origin="plugin", command="(oracle plugin)")
+        shipped = read_catalog_file(self.shipped_dir, "shipped")
+        self.shipped_names = sorted(shipped)
+        found.update(shipped)
+        if self.user_dir.resolve() != self.shipped_dir.resolve():
+            found.update(read_catalog_file(self.user_dir, "user"))
+        for name in converters - set(found):
+            found[name] = BenchmarkRecord(
+                name, command=f"spdbench data convert {name} --source DIR", origin="convertible"
+            )
+        self._records = {
+            k: dataclasses.replace(r, converter=k in converters) for k, r in sorted(found.items())
+        }
 
-def load_oracle(name: str, **options: Any) -> Oracle:
-    """An oracle by plugin name, manifest name, or path to a cached-runs .h5 file."""
-    if name in plugins.names("oracle"):
-        cls = plugins.load("oracle", name)
-        return cls(**options)
-    manifest = read_manifest()
-    if name in manifest:
-        entry = manifest[name]
-        path = entry.path(data_dir())
-        if not path.is_file():
+    def __iter__(self) -> Iterator[BenchmarkRecord]:
+        return iter(self._records.values())
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._records
+
+    def names(self, *, available: bool = True) -> list[str]:
+        """Names of benchmarks ready to use (`available=False`: also those to convert first)."""
+        return [r.name for r in self if r.available or not available]
+
+    def get(self, name: str) -> BenchmarkRecord:
+        """The record called `name`; UnknownNameError listing the known ones."""
+        if name not in self._records:
+            raise UnknownNameError(
+                f"unknown benchmark {name!r}; available: {', '.join(self.names()) or '(none)'} "
+                "(or a path to a cached-runs .h5 file; `spdbench benchmarks list --all` also "
+                "shows those you can convert)"
+            )
+        return self._records[name]
+
+    def recording(self, arch_info: str) -> list[str]:
+        """Available benchmarks that record the per-architecture fact `arch_info`."""
+        return [r.name for r in self if r.available and r.records(arch_info)]
+
+    def resolve(self, name: str) -> tuple[BenchmarkRecord, Oracle]:
+        """The record and oracle of a catalog name or of a path to a cached-runs .h5 file."""
+        if name not in self._records and (name.endswith((".h5", ".hdf5")) or os.sep in name):
+            oracle = CachedRunsOracle.from_file(name)
+            path = Path(name)
+            return BenchmarkRecord.describe(
+                oracle, file=path.name, origin="user", folder=path.parent
+            ), oracle
+        record = self.get(name)
+        if record.origin == "convertible":
             raise DataFileError(
-                f"benchmark {name!r} needs {path} ({entry.bytes} bytes, sha256 {entry.sha256[:12]}...), "
-                f"which is missing; restore it from the repository or regenerate it: {entry.command}"
+                f"benchmark {name!r} is not converted yet: run `{record.command}` "
+                f"({converter_summary(name)})"
             )
-        actual = sha256_file(path)
-        if actual != entry.sha256:
-            raise ChecksumError(
-                f"{path} does not match the manifest (sha256 {actual[:12]}... instead of "
-                f"{entry.sha256[:12]}...); restore it from the repository or regenerate it: "
-                f"{entry.command}"
+        if record.origin == "plugin":
+            oracle = plugins.load("oracle", name)()
+            return BenchmarkRecord.describe(oracle, origin="plugin", command=record.command), oracle
+        return record, _open_file(record)
+
+    def convertible(self, *, shipped: bool = False) -> list[str]:
+        """Benchmarks a converter can (re)build; `shipped=True`: only those spdbench ships."""
+        return [
+            r.name for r in self if r.converter and (r.name in self.shipped_names or not shipped)
+        ]
+
+    def converter(self, name: str) -> Callable[..., CachedRuns]:
+        """The converter of benchmark `name` (see spdbench.convert.toolkit)."""
+        if name not in self._records or not self._records[name].converter:
+            raise UnknownNameError(
+                f"no converter for {name!r}; available: {', '.join(self.convertible())}"
             )
-        return CachedRunsOracle.from_file(path)
-    if name.endswith((".h5", ".hdf5")) or os.sep in name:
-        return CachedRunsOracle.from_file(name)
-    valid = ", ".join(benchmark_names()) or "(none)"
-    raise UnknownNameError(
-        f"unknown benchmark {name!r}; available: {valid} (or a path to a cached-runs .h5 file)"
-    )
+        return plugins.load("converter", name)
+
+    def build(self, name: str, source: Path, *, verify: bool = True, **options: Any) -> CachedRuns:
+        """Convert benchmark `name` from its upstream files below `source` (`options` go to its
+        converter, e.g. workers=2 for NATS-Bench)."""
+        return self.converter(name)(name, Path(source), verify=verify, **options)
+
+    def load(self, name: str) -> Oracle:
+        """The oracle of a catalog name or of a path to a cached-runs .h5 file."""
+        return self.resolve(name)[1]
 
 
-def save_benchmark(runs: CachedRuns, path: Path, *, command: str, holds: str) -> ManifestEntry:
-    """Write `runs` atomically to `path` and `register_benchmark` it."""
+def _open_file(record: BenchmarkRecord) -> Oracle:
+    path = record.path
+    assert path is not None and record.sha256 is not None
+    how = f"restore it ({'reinstall spdbench' if record.origin == 'shipped' else 'from a backup'}) or regenerate it: {record.command}"
+    if not path.is_file():
+        raise DataFileError(
+            f"benchmark {record.name!r} needs {path} ({record.bytes} bytes, sha256 "
+            f"{record.sha256[:12]}...), which is missing; {how}"
+        )
+    actual = sha256_file(path)
+    if actual != record.sha256:
+        raise ChecksumError(
+            f"{path} does not match the catalog (sha256 {actual[:12]}... instead of "
+            f"{record.sha256[:12]}...); {how}"
+        )
+    return CachedRunsOracle.from_file(path)
+
+
+def converter_summary(name: str) -> str:
+    """The first line of the converter's docstring: which upstream files it reads."""
+    doc = (plugins.load("converter", name).__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else f"converts {name}"
+
+
+def load_oracle(name: str) -> Oracle:
+    """The oracle of a benchmark name or a cached-runs .h5 path (a fresh catalog lookup)."""
+    return Catalog().load(name)
+
+
+def save_benchmark(
+    runs: CachedRuns, path: Path, *, command: str, holds: str | None = None
+) -> BenchmarkRecord:
+    """Write `runs` atomically to `path` and record it in that folder's catalog.json."""
     write_cached_runs(path, runs)
     return register_benchmark(runs, path, command=command, holds=holds)
 
 
-def register_benchmark(runs: CachedRuns, path: Path, *, command: str, holds: str) -> ManifestEntry:
-    """The manifest entry of the cached-runs file `path`; added to the manifest when `path`
-    lies in the data folder."""
+def register_benchmark(
+    runs: CachedRuns, path: Path, *, command: str, holds: str | None = None
+) -> BenchmarkRecord:
+    """Record the cached-runs file `path` (holding `runs`) in its folder's catalog.json."""
     path = Path(path)
-    entry = ManifestEntry(
-        name=runs.benchmark,
+    record = BenchmarkRecord.describe_runs(
+        runs,
         file=path.name,
         sha256=sha256_file(path),
         bytes=path.stat().st_size,
-        description=runs.description,
         command=command,
-        holds=holds,
+        holds=holds or runs.summary(),
+        origin="user",
+        folder=path.parent,
     )
-    if in_data_dir(path):
-        register_file(entry)
-    return entry
-
-
-def in_data_dir(path: Path) -> bool:
-    """Whether `path` lies directly in the data folder (and so belongs in its manifest)."""
-    return Path(path).resolve().parent == data_dir().resolve()
+    write_catalog_entry(record, path.parent)
+    return record

@@ -57,10 +57,10 @@ class SyntheticSlopeOracle(Oracle):
         self.noise = float(noise)
         self.epoch_seconds = float(epoch_seconds)
         self.metrics = {
-            "valid_acc": Metric("valid_acc", True, "validation accuracy", "%"),
-            "test_acc": Metric("test_acc", True, "test accuracy", "%"),
-            "valid_loss": Metric("valid_loss", False, "validation cross-entropy"),
-            "train_loss": Metric("train_loss", False, "training cross-entropy"),
+            "valid_acc": Metric.standard("valid_acc", "%"),
+            "test_acc": Metric.standard("test_acc", "%"),
+            "valid_loss": Metric.standard("valid_loss"),
+            "train_loss": Metric.standard("train_loss"),
         }
         self.default_metric = "valid_acc"
 

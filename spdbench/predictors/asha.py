@@ -3,7 +3,8 @@
 
 As a predictor it ranks the architectures it is asked about: every candidate trains to the
 first rung (min_epochs), the top 1/eta of each rung continue to the next (eta times more
-epochs) up to the last recorded epoch. A candidate's score orders first by the last rung it
+epochs) up to `max_epochs`, by default the fidelity the experiment reads ground truth at
+(`Context.fidelity`, else the last recorded epoch). A candidate's score orders first by the last rung it
 reached, then by its metric there. Training a promoted candidate further costs only the extra
 epochs; everything spent is charged to the oracle's clock. With a fixed candidate set and no
 parallel workers, asynchronous promotion (ASHA) reduces to these synchronous rungs.
@@ -36,9 +37,10 @@ class ASHA(Predictor):
         if self.eta < 2:
             raise InvalidInputError(f"asha needs eta >= 2, got {self.eta}")
 
-    def rungs(self, epochs: np.ndarray) -> list[int]:
-        """Recorded epochs used as rungs: r, r*eta, r*eta^2, ... up to R."""
-        top = int(self.max_epochs or epochs[-1])
+    def rungs(self, epochs: np.ndarray, fidelity: int | None = None) -> list[int]:
+        """Recorded epochs used as rungs: r, r*eta, r*eta^2, ... up to R (`max_epochs`, else
+        `fidelity`, else the last recorded epoch)."""
+        top = int(self.max_epochs or fidelity or epochs[-1])
         out, r = [], max(self.min_epochs, int(epochs[0]))
         while r <= top:
             hit = epochs[epochs >= r]
@@ -58,7 +60,7 @@ class ASHA(Predictor):
         metric = oracle.metric(context.metric)
         rng = np.random.default_rng(self.seed)
         seeds = rng.choice(oracle.seeds, size=len(archs))  # one training run per candidate
-        rungs = self.rungs(oracle.epochs)
+        rungs = self.rungs(oracle.epochs, context.fidelity)
         level = np.zeros(len(archs), dtype=np.int64)
         value = np.full(len(archs), -np.inf)
         alive = np.arange(len(archs))

@@ -41,6 +41,11 @@ class SearchSpace(ABC):
     def size(self) -> int | None:
         """Number of architectures, or None when the space is infinite."""
 
+    @property
+    def default_protocol(self) -> str:
+        """The split rule `compare --protocol auto` uses on benchmarks of this space."""
+        return "generic"
+
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.config() == other.config()  # type: ignore[union-attr]
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from spdbench import hashing
 from spdbench.errors import ArchitectureError, InvalidInputError
 from spdbench.spaces.base import SearchSpace
 
@@ -74,15 +75,6 @@ def packed_keys(g: np.ndarray) -> np.ndarray:
 _IN_FACTOR, _OUT_FACTOR = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F)
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finalizer, elementwise on uint64 (wrapping arithmetic)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * np.uint64(0xBF58476D1CE4E5B9)
-    x = x ^ (x >> np.uint64(27))
-    x = x * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
 def graph_keys(g: np.ndarray) -> np.ndarray:
     """int64 fingerprints equal for cells that prune to isomorphic labelled graphs."""
     g = np.asarray(g, dtype=np.int64)
@@ -94,13 +86,13 @@ def graph_keys(g: np.ndarray) -> np.ndarray:
     label[:, 0], label[:, -1] = _INPUT_LABEL, _OUTPUT_LABEL
     label[:, 1:-1] = g[:, N_BITS:]
     out_deg, in_deg = edges.sum(axis=2), edges.sum(axis=1)
-    h = _mix(label + (out_deg << np.uint64(8)) + (in_deg << np.uint64(16)))
+    h = hashing.mix64(label + (out_deg << np.uint64(8)) + (in_deg << np.uint64(16)))
     for _ in range(NODES):  # multisets of neighbour hashes, as sums of mixed values
-        m = _mix(h)
+        m = hashing.mix64(h)
         from_in = np.einsum("nwv,nw->nv", edges, m)
         from_out = np.einsum("nvw,nw->nv", edges, m)
-        h = _mix(h + from_in * _IN_FACTOR + from_out * _OUT_FACTOR)
-    return np.where(keep, _mix(h), np.uint64(0)).sum(axis=1).view(np.int64)
+        h = hashing.mix64(h + from_in * _IN_FACTOR + from_out * _OUT_FACTOR)
+    return np.where(keep, hashing.mix64(h), np.uint64(0)).sum(axis=1).view(np.int64)
 
 
 class NB101Space(SearchSpace):

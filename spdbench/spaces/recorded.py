@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from spdbench.arrays import sorted_lookup
 from spdbench.errors import ArchitectureError, InvalidInputError
 from spdbench.spaces.base import SearchSpace
 
@@ -53,9 +54,7 @@ class RecordedCellSpace(SearchSpace):
         return len(self.ids)
 
     def _pos(self, g: np.ndarray) -> np.ndarray:
-        sorted_ids = self.ids[self._order]
-        pos = np.clip(np.searchsorted(sorted_ids, g[:, 0]), 0, len(sorted_ids) - 1)
-        return self._order[pos]
+        return self._order[sorted_lookup(self.ids[self._order], g[:, 0])[1]]
 
     def contains(self, g: np.ndarray) -> np.ndarray:
         return self.ids[self._pos(g)] == g[:, 0]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from spdbench.arrays import sorted_lookup
 from spdbench.errors import ArchitectureError, InvalidInputError
 from spdbench.spaces.base import SearchSpace
 
@@ -59,6 +60,12 @@ class SlopeSpace(SearchSpace):
     def size(self) -> int | None:
         return None if self.values is None else int(self.values.size)
 
+    @property
+    def default_protocol(self) -> str:
+        """A recorded grid of slopes is the paper's experiment (Sec. 4.1): train inside the
+        interval, test outside; a continuous interval has no fixed test slopes."""
+        return "generic" if self.values is None else "sigmoid-slope"
+
     def _round(self, g: np.ndarray) -> np.ndarray:
         return np.round(np.asarray(g, dtype=np.float64), DECIMALS)
 
@@ -70,8 +77,7 @@ class SlopeSpace(SearchSpace):
                 & (c >= round(self.low, DECIMALS))
                 & (c <= round(self.high, DECIMALS))
             )
-        pos = np.clip(np.searchsorted(self.values, c), 0, self.values.size - 1)
-        return self.values[pos] == c
+        return sorted_lookup(self.values, c)[0]
 
     def explain_outside(self, row: np.ndarray) -> str:
         if self.values is None:

@@ -1,0 +1,279 @@
+"""The resolved experiment plan: built once from a config file and command-line options, then
+handed to the harness. It holds everything a run looks up (the benchmark's record and oracle,
+the protocol, the predictor classes, the metric, the fidelity, the seed streams), so no job
+looks a name up again and nothing is cached between calls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spdbench import plugins, provenance
+from spdbench.errors import ConfigError
+from spdbench.harness.protocols import Protocol, protocol_for
+from spdbench.oracles.base import Metric, Oracle
+from spdbench.oracles.catalog import BenchmarkRecord, Catalog
+from spdbench.predictors.base import Predictor
+
+# Options that say how to run, not what to compute: not part of the config or its hash.
+RUN_OPTIONS = ("out", "workers")
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """Everything that determines the numbers of a compare run (saved with the results)."""
+
+    benchmark: str
+    predictors: tuple[str, ...]
+    seeds: int = 10
+    train_sizes: tuple[int, ...] | None = None  # None: the protocol's default
+    test_size: int | None = None  # None: the protocol's default
+    protocol: str = "auto"  # a `spdbench.protocols` entry point, or the benchmark's default
+    metric: str | None = None  # None: the benchmark's default metric
+    fidelity: int | None = None  # None: the last recorded epoch
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.predictors:
+            raise ConfigError("name at least one predictor (--predictors a,b,...)")
+        if len(set(self.predictors)) != len(self.predictors):
+            raise ConfigError(f"predictors are listed twice: {','.join(self.predictors)}")
+        if self.seeds < 1:
+            raise ConfigError(f"seeds must be at least 1, got {self.seeds}")
+        if self.train_sizes is not None and (not self.train_sizes or min(self.train_sizes) < 2):
+            raise ConfigError(f"train sizes must be at least 2, got {self.train_sizes}")
+        if self.test_size is not None and self.test_size < 2:
+            raise ConfigError(f"test size must be at least 2, got {self.test_size}")
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> CompareConfig:
+        """Build from a parsed config file or CLI options, with one-line errors."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - names)
+        if unknown:
+            raise ConfigError(
+                f"unknown config key(s) {', '.join(unknown)}; valid: "
+                f"{', '.join(sorted(names | set(RUN_OPTIONS)))}"
+            )
+        data = dict(raw)
+        try:
+            for key in ("predictors", "train_sizes"):
+                if isinstance(data.get(key), str):
+                    data[key] = [p.strip() for p in data[key].split(",") if p.strip()]
+                if key in data:
+                    data[key] = tuple(data[key])
+            if data.get("train_sizes") is not None:
+                data["train_sizes"] = tuple(_as_int(v, "train_sizes") for v in data["train_sizes"])
+            for key in ("seeds", "seed", "test_size", "fidelity"):
+                if data.get(key) is not None:
+                    data[key] = _as_int(data[key], key)
+            return cls(**data)
+        except TypeError as exc:
+            raise ConfigError(f"incomplete or malformed compare config: {exc}") from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["predictors"] = list(self.predictors)
+        d["train_sizes"] = None if self.train_sizes is None else list(self.train_sizes)
+        return d
+
+    def hash(self) -> str:
+        return provenance.config_hash(self.to_dict())
+
+
+def _as_int(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str | float):
+        raise ConfigError(f"{key} must be an integer, got {value!r}")
+    try:
+        as_float = float(value)
+    except ValueError:
+        raise ConfigError(f"{key} must be an integer, got {value!r}") from None
+    if not as_float.is_integer():
+        raise ConfigError(f"{key} must be an integer, got {value!r}")
+    return int(as_float)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The [compare] table of a TOML file (or its top level), keys with '-' read as '_'."""
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    table = raw.get("compare", raw)
+    if not isinstance(table, dict):
+        raise ConfigError(f"config file {path}: [compare] must be a table")
+    return {k.replace("-", "_"): v for k, v in table.items()}
+
+
+def merge_options(
+    file_values: dict[str, Any], options: dict[str, Any], explicit: Iterable[str]
+) -> dict[str, Any]:
+    """Config file values, overridden by command-line options given explicitly (or absent
+    from the file); options left at None are dropped."""
+    explicit = set(explicit)
+    merged = dict(file_values)
+    for key, value in options.items():
+        if key in explicit or key not in merged:
+            merged[key] = value
+    return {k: v for k, v in merged.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work: one predictor on one train/test split."""
+
+    predictor: str
+    replicate: int
+    train_size: int
+    config_hash: str
+
+    @property
+    def key(self) -> str:
+        """The store's key: config hash / predictor / replicate / train size."""
+        return f"{self.config_hash}/{self.predictor}/r{self.replicate}/n{self.train_size}"
+
+
+@dataclass(frozen=True)
+class ComparePlan:
+    """A compare config resolved against the catalog, checked, with its run options."""
+
+    config: CompareConfig
+    record: BenchmarkRecord
+    oracle: Oracle
+    protocol: Protocol
+    predictors: dict[str, type[Predictor]]  # in the config's order
+    metric: Metric
+    fidelity: int  # the recorded epoch ground truth is read at
+    train_sizes: tuple[int, ...]
+    having: tuple[str, ...]  # per-architecture facts some predictor replays
+    out: Path
+    workers: int
+
+    @property
+    def config_hash(self) -> str:
+        return self.config.hash()
+
+    def jobs(self) -> list[Job]:
+        """All jobs, in a fixed order."""
+        h = self.config_hash
+        return [
+            Job(p, r, n, h)
+            for n in self.train_sizes
+            for r in range(self.config.seeds)
+            for p in self.config.predictors
+        ]
+
+    # ---- seed streams: every random choice derives from config.seed --------------------------
+    def split(self, replicate: int, train_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """The train and test architectures of a replicate (the same for every predictor)."""
+        rng = np.random.default_rng([self.config.seed, replicate, train_size])
+        return self.protocol.split(self.oracle, rng, train_size, self.config.test_size, self.having)
+
+    def ground_truth_rng(self, replicate: int, train_size: int) -> np.random.Generator:
+        """Draws which recorded run each training architecture reports."""
+        return np.random.default_rng([self.config.seed, replicate, train_size, 1])
+
+    def predictor_seed(self, replicate: int) -> int:
+        """The seed handed to every predictor of a replicate."""
+        state = np.random.SeedSequence([self.config.seed, replicate]).generate_state(1)[0]
+        return int(state % (2**31))
+
+    def record_json(self) -> dict[str, Any]:
+        """What runs/<config-hash>.json records beside the results."""
+        return {
+            "command": "compare",
+            "config": self.config.to_dict(),
+            "config_hash": self.config_hash,
+            "seed": self.config.seed,
+            "resolved": {
+                "protocol": self.protocol.name,
+                "metric": self.metric.name,
+                "fidelity": self.fidelity,
+                "train_sizes": list(self.train_sizes),
+                "predictors": {
+                    n: f"{c.__module__}:{c.__qualname__}" for n, c in self.predictors.items()
+                },
+            },
+            "benchmark": self.oracle.info(),
+            "data_checksum": self.oracle.checksum,
+            "versions": provenance.versions(),
+            "machine": provenance.machine(),
+            "started_at": provenance.now(),
+        }
+
+
+def resolve_compare(
+    options: dict[str, Any],
+    *,
+    config_file: Path | None = None,
+    explicit: Iterable[str] = (),
+    catalog: Catalog | None = None,
+) -> ComparePlan:
+    """The plan of a compare run from command-line `options` (those in `explicit` were given
+    on the command line) and an optional TOML config file; fails on any bad name, metric,
+    fidelity, protocol or size before any work starts."""
+    raw = merge_options(read_config_file(config_file) if config_file else {}, options, explicit)
+    for key in ("benchmark", "predictors"):
+        if not raw.get(key):
+            what = "predictors" if key == "predictors" else "benchmarks"
+            raise ConfigError(f"no {key} given: pass --{key} (see `spdbench {what} list`)")
+    out, workers = raw.pop("out", None), raw.pop("workers", 1)
+    return plan_compare(CompareConfig.from_dict(raw), out=out, workers=workers, catalog=catalog)
+
+
+def plan_compare(
+    config: CompareConfig,
+    *,
+    out: str | Path | None = None,
+    workers: int = 1,
+    catalog: Catalog | None = None,
+) -> ComparePlan:
+    """Resolve `config` against the catalog and check it (see `resolve_compare`)."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers must be a positive integer, got {workers!r}")
+    catalog = catalog or Catalog()
+    record, oracle = catalog.resolve(config.benchmark)
+    predictors = {name: _predictor_class(name) for name in config.predictors}
+    metric = oracle.metric(config.metric)
+    fidelity = int(oracle.epochs[oracle.fidelity_index(config.fidelity)])
+    having = tuple(sorted({n for cls in predictors.values() for n in cls.requires_arch_info}))
+    for name in having:
+        if name not in oracle.arch_info_names:
+            users = [p for p, cls in predictors.items() if name in cls.requires_arch_info]
+            recording = ", ".join(catalog.recording(name)) or "none installed"
+            raise ConfigError(
+                f"{', '.join(users)} replay(s) {name!r}, which benchmark {oracle.name!r} does "
+                f"not record; benchmarks that record it: {recording}"
+            )
+    protocol = protocol_for(config.protocol, record.protocol)
+    train_sizes = config.train_sizes or protocol.default_train_sizes
+    protocol.check(oracle, train_sizes, config.test_size, having)
+    return ComparePlan(
+        config=config,
+        record=record,
+        oracle=oracle,
+        protocol=protocol,
+        predictors=predictors,
+        metric=metric,
+        fidelity=fidelity,
+        train_sizes=tuple(train_sizes),
+        having=having,
+        out=Path(out) if out else Path("results") / f"compare-{Path(config.benchmark).stem}",
+        workers=workers,
+    )
+
+
+def _predictor_class(name: str) -> type[Predictor]:
+    cls = plugins.load("predictor", name)
+    if not (isinstance(cls, type) and issubclass(cls, Predictor)):
+        raise ConfigError(f"predictor plugin {name!r} is not a spdbench Predictor subclass")
+    return cls
