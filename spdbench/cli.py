@@ -65,7 +65,8 @@ def cli(debug: bool) -> None:
     "--protocol",
     default="auto",
     show_default=True,
-    help="Split rule: sigmoid-slope (train in 0.37-1.50, test outside, Rawal et al. 4.1), generic, or auto.",
+    help="Split rule: sigmoid-slope (train in 0.37-1.50, test outside, Rawal et al. 4.1), generic "
+    "(random disjoint sets), or auto (the benchmark's, from its catalog record).",
 )
 @click.option(
     "--test-size",

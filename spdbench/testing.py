@@ -27,6 +27,7 @@ import numpy as np
 
 from spdbench.errors import ArchitectureError, InvalidInputError, NotFittedError
 from spdbench.oracles.base import Oracle, train_ground_truth
+from spdbench.oracles.synthetic import SyntheticSlopeOracle
 from spdbench.predictors.base import Context, Predictor
 
 OracleSource = Oracle | Callable[[type[Predictor]], Oracle | None] | None
@@ -38,8 +39,6 @@ class CheckSkipped(Exception):
 
 def default_oracle() -> Oracle:
     """The oracle checks run on when none is given: synthetic, small, fast."""
-    from spdbench.oracles.synthetic import SyntheticSlopeOracle
-
     return SyntheticSlopeOracle(n_seeds=3, n_epochs=12)
 
 

@@ -50,3 +50,41 @@ def test_asha_needs_an_oracle():
     oracle = SyntheticSlopeOracle()
     with pytest.raises(InvalidInputError, match="needs an oracle"):
         ASHA().fit([[0.5], [0.6]], [1.0, 2.0], Context(space=oracle.space))
+
+
+def test_asha_stops_at_the_fidelity_the_experiment_reads():
+    """`compare --fidelity 12` ranks by 12-epoch values; ASHA's last rung must be 12, not the
+    last recorded epoch (a bug: it ranked by 200-epoch values on NB201)."""
+    oracle = SyntheticSlopeOracle(n_seeds=2, n_epochs=50)
+    archs = np.round(np.linspace(0.01, 2.01, 64), 6)[:, None]
+
+    def ranked(fidelity, **params):
+        ctx = Context(space=oracle.space, oracle=oracle, metric="valid_acc", fidelity=fidelity)
+        asha = ASHA(seed=0, **params).fit(archs[:4], oracle.scores(archs[:4]), ctx)
+        oracle.clock.reset()
+        scores = asha.predict(archs, ctx)
+        return scores, oracle.clock.evaluations
+
+    assert ASHA().rungs(oracle.epochs, 12) == [1, 4]
+    at_12, evaluations = ranked(12)
+    assert evaluations == 64 + 16  # rungs 1 and 4; 16 would overshoot epoch 12
+    np.testing.assert_array_equal(at_12, ranked(None, max_epochs=12)[0])
+    assert not np.array_equal(at_12, ranked(None)[0])  # without it: rungs up to epoch 50
+
+
+def test_compare_hands_its_fidelity_to_asha(tmp_path):
+    from spdbench.harness.compare import run_compare
+    from spdbench.harness.plan import CompareConfig, plan_compare
+
+    config = CompareConfig(
+        benchmark="synthetic-slope", predictors=("asha",), seeds=1, test_size=64, fidelity=12
+    )
+    (row,) = run_compare(plan_compare(config, out=tmp_path)).to_dict("records")
+    assert row["fidelity"] == 12
+    oracle = SyntheticSlopeOracle()
+    test = oracle.space.parse(row["test_archs"])
+    ctx = Context(space=oracle.space, oracle=oracle, metric="valid_acc")
+    expected = (
+        ASHA(max_epochs=12, seed=row["seed"]).fit(test[:2], [0.0, 1.0], ctx).predict(test, ctx)
+    )
+    np.testing.assert_array_equal(row["predictions"], expected)

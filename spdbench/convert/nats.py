@@ -32,6 +32,8 @@ from spdbench.oracles.base import Metric
 from spdbench.oracles.cached_runs import CachedRuns
 from spdbench.progress import progress_bar
 from spdbench.spaces.base import SearchSpace
+from spdbench.spaces.nats_size import NATSSizeSpace
+from spdbench.spaces.nb201 import NB201Space
 
 
 @dataclass(frozen=True)
@@ -160,9 +162,6 @@ def build_nats(
     publishes no per-file checksums, so `verify` checks only that every file is present and
     readable (always done)."""
     import nats_bench
-
-    from spdbench.spaces.nats_size import NATSSizeSpace
-    from spdbench.spaces.nb201 import NB201Space
 
     release = RELEASES[tag]
     name = _name(tag, dataset, hp)

@@ -1,1 +1,1 @@
-"""Experiments: jobs, metrics, the simulated clock, the results store."""
+"""Experiments: the resolved plan, jobs, metrics, split protocols, the results store."""

@@ -5,10 +5,10 @@ losses, L_true = -score (normalised, so accuracy and loss give the same targets 
 A lower inner validation loss means a better predicted architecture; `predict` returns its
 negative, so higher is better as everywhere in spdbench.
 
-Defaults follow Table 2 (App. A.2.2) and the issue's settings: motif-network 10 -> 1 -> 10,
-theta_init ~ N(0, 1), 20 synthetic samples, inner Adam lr 0.01 / L2 1e-5 / 250 steps, outer
-Adam lr 0.05 / L2 1e-5 / 60 steps, outer lr decay 0.4. The paper does not say how often the
-decay applies; we multiply the outer lr by it every `outer_decay_every` steps (20).
+Defaults follow Table 2 (App. A.2.2, the sigmoid-slope experiment): motif-network 10 -> 1 ->
+10, theta_init ~ N(0, 1), 20 synthetic samples, inner Adam lr 0.01 / L2 1e-5 / 250 steps,
+outer Adam lr 0.05 / L2 1e-5 / 60 steps, outer lr decay 0.4. The paper does not say how often
+the decay applies; we multiply the outer lr by it every `outer_decay_every` steps (20).
 """
 
 from __future__ import annotations
