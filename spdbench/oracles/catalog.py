@@ -33,8 +33,9 @@ from typing import Any, Literal
 from spdbench import plugins
 from spdbench.errors import ChecksumError, DataFileError, UnknownNameError
 from spdbench.io import sha256_file, write_json_atomic
-from spdbench.oracles.base import Oracle
+from spdbench.oracles.base import Metric, Oracle
 from spdbench.oracles.cached_runs import CachedRuns, CachedRunsOracle, write_cached_runs
+from spdbench.spaces.base import SearchSpace
 
 CATALOG_FILE = "catalog.json"
 CATALOG_SCHEMA = 2
@@ -118,36 +119,39 @@ class BenchmarkRecord:
     @classmethod
     def describe(cls, oracle: Oracle, **fields: Any) -> BenchmarkRecord:
         """The record of a loaded oracle (capabilities read through the Oracle interface)."""
-        return cls(
-            name=oracle.name,
-            description=oracle.description,
-            space=oracle.space.name,
-            protocol=oracle.space.default_protocol,
-            metrics={m.name: m.higher_is_better for m in oracle.metrics.values()},
-            default_metric=oracle.default_metric,
-            fidelities=tuple(int(e) for e in oracle.epochs),
-            seeds=len(oracle.seeds),
-            size=oracle.size,
-            arch_info=tuple(oracle.arch_info_names),
-            source=oracle.info().get("source", ""),
-            **fields,
-        )
+        return cls._of(
+            oracle.name, oracle.description, oracle.space, oracle.metrics, oracle.default_metric,
+            oracle.epochs, len(oracle.seeds), oracle.size, list(oracle.arch_info_names),
+            oracle.info().get("source", ""), fields,
+        )  # fmt: skip
 
     @classmethod
     def describe_runs(cls, runs: CachedRuns, **fields: Any) -> BenchmarkRecord:
         """The record of cached runs, as `describe` gives for the oracle that serves them."""
+        return cls._of(
+            runs.benchmark, runs.description, runs.space, runs.metric_info, runs.default_metric,
+            runs.epochs, len(runs.seeds), len(runs.archs), sorted(runs.arch_info), runs.source,
+            fields,
+        )  # fmt: skip
+
+    @classmethod
+    def _of(
+        cls, name: str, description: str, space: SearchSpace, metrics: dict[str, Metric],
+        default_metric: str, epochs: Any, seeds: int, size: int | None, arch_info: list[str],
+        source: str, fields: dict[str, Any],
+    ) -> BenchmarkRecord:  # fmt: skip
         return cls(
-            name=runs.benchmark,
-            description=runs.description,
-            space=runs.space.name,
-            protocol=runs.space.default_protocol,
-            metrics={m.name: m.higher_is_better for m in runs.metric_info.values()},
-            default_metric=runs.default_metric,
-            fidelities=tuple(int(e) for e in runs.epochs),
-            seeds=len(runs.seeds),
-            size=len(runs.archs),
-            arch_info=tuple(sorted(runs.arch_info)),
-            source=runs.source,
+            name=name,
+            description=description,
+            space=space.name,
+            protocol=space.default_protocol,
+            metrics={m.name: m.higher_is_better for m in metrics.values()},
+            default_metric=default_metric,
+            fidelities=tuple(int(e) for e in epochs),
+            seeds=seeds,
+            size=size,
+            arch_info=tuple(arch_info),
+            source=source,
             **fields,
         )
 
