@@ -37,7 +37,9 @@ class Context:
     space: SearchSpace
     oracle: Oracle | None = None
     metric: str | None = None  # the oracle metric the scores come from
-    fidelity: int | None = None  # the fidelity the scores were read at
+    # The epoch the experiment reads ground truth at (scores and test truth alike); a predictor
+    # that reads recorded values itself (e.g. ASHA's rungs) goes no further than this.
+    fidelity: int | None = None
     curves: dict[str, np.ndarray] = field(default_factory=dict)  # metric -> (n_train, epochs)
 
     @classmethod
