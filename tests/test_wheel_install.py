@@ -35,13 +35,14 @@ def installed(tmp_path_factory):
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
-    (Path(site) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     install = subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
          "--no-index", "-q", str(wheel)],
         capture_output=True, text=True,
     )  # fmt: skip
     assert install.returncode == 0, install.stderr
+    # after the install: pip must not see this environment's (editable) spdbench as installed
+    (Path(site) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     env = {"PATH": f"{env_dir / 'bin'}:/usr/bin:/bin", "SPDBENCH_DATA": str(work / "user")}
     return env_dir / "bin", env, work
 
