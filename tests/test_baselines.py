@@ -88,3 +88,21 @@ def test_compare_hands_its_fidelity_to_asha(tmp_path):
         ASHA(max_epochs=12, seed=row["seed"]).fit(test[:2], [0.0, 1.0], ctx).predict(test, ctx)
     )
     np.testing.assert_array_equal(row["predictions"], expected)
+
+
+def test_asha_falls_back_to_the_seed_mean_where_a_run_was_not_recorded(tmp_path):
+    """NB201 records only seed means at 12 epochs: at that fidelity ASHA must rank by them,
+    not turn the missing single runs into a constant score."""
+    from spdbench.oracles.cached_runs import CachedRunsOracle
+
+    synthetic = SyntheticSlopeOracle(n_seeds=3, n_epochs=4)
+    archs = np.round(np.linspace(0.01, 2.01, 41), 6)[:, None]
+    runs = synthetic.to_cached_runs(archs)
+    runs.seed_mean = {m: np.nanmean(v, axis=1).astype(np.float64) for m, v in runs.metrics.items()}
+    runs.metrics = {m: np.where(np.arange(4) < 3, np.nan, v) for m, v in runs.metrics.items()}
+    oracle = CachedRunsOracle(runs)  # single runs only at the last epoch
+    ctx = Context(space=oracle.space, oracle=oracle, metric="valid_acc", fidelity=1)
+    scores = ASHA(seed=0).fit(archs[:2], [0.0, 1.0], ctx).predict(archs, ctx)  # one rung: 1
+    truth = oracle.scores(archs, fidelity=1, charge=False)
+    assert np.ptp(scores) > 0
+    np.testing.assert_allclose(scores - scores.min(), truth - truth.min())

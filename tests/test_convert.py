@@ -132,3 +132,9 @@ def test_convert_cli_writes_registers_and_rebuilds_identically(tmp_path, cli, mo
     assert read_cached_runs(data / "nas-bench-macro.h5").benchmark == "nas-bench-macro"
     bad = cli("data", "convert", "nb999", "--source", str(root))
     assert bad.code == 2 and "no converter for 'nb999'" in bad.err
+
+
+def test_convert_needs_a_source_folder(cli, monkeypatch):
+    monkeypatch.delenv("SPDBENCH_SOURCE", raising=False)
+    r = cli("data", "convert", "nas-bench-macro")
+    assert r.code == 2 and "pass --source DIR" in r.err

@@ -251,8 +251,8 @@ def plan_compare(
             users = [p for p, cls in predictors.items() if name in cls.requires_arch_info]
             recording = ", ".join(catalog.recording(name)) or "none installed"
             raise ConfigError(
-                f"{', '.join(users)} replay(s) {name!r}, which benchmark {oracle.name!r} does "
-                f"not record; benchmarks that record it: {recording}"
+                f"{', '.join(users)} {'replays' if len(users) == 1 else 'replay'} {name!r}, which "
+                f"benchmark {oracle.name!r} does not record; benchmarks that record it: {recording}"
             )
     protocol = protocol_for(config.protocol, record.protocol)
     train_sizes = config.train_sizes or protocol.default_train_sizes

@@ -71,7 +71,13 @@ class ASHA(Predictor):
             oracle.clock.charge(extra, evaluations=len(alive))
             spent[alive] = result.cost
             level[alive] = k
-            value[alive] = metric.sign * result.metrics[metric.name]
+            observed = result.metrics[metric.name].copy()
+            missing = np.isnan(observed)
+            if missing.any():  # the run was not recorded at this epoch (NB201 at 12 epochs
+                # records only seed means): the seed mean stands in, as in `train_ground_truth`
+                mean = oracle.query(archs[alive][missing], epoch, charge=False)
+                observed[missing] = mean.metrics[metric.name]
+            value[alive] = metric.sign * observed
             if k + 1 < len(rungs):
                 keep = max(1, len(alive) // self.eta)
                 order = np.argsort(-value[alive], kind="stable")
