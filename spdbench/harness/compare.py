@@ -10,6 +10,7 @@ predictors see the same train and test architectures (a paired comparison). Grou
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -18,7 +19,6 @@ from multiprocessing import get_context
 from typing import Any
 
 import pandas as pd
-import torch
 
 from spdbench import provenance
 from spdbench.harness.metrics import mean_ci, ranking_metrics
@@ -27,13 +27,22 @@ from spdbench.harness.store import ResultsStore
 from spdbench.io import write_json_atomic
 from spdbench.oracles.base import train_ground_truth
 from spdbench.predictors.base import Context, Predictor
-from spdbench.torch_utils import torch_threads
+from spdbench.torch_utils import torch_loaded, torch_threads, warm_up_torch
 
 
 def run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
     """Run one job (on one torch thread, so the numbers do not depend on --workers)."""
-    with torch_threads(1):
+    with torch_threads(1) if torch_loaded() else contextlib.nullcontext():
         return _run_job(plan, job)
+
+
+def prepare_process() -> None:
+    """Once per process, before its first timed job: when the plan's predictors use torch
+    (their modules imported it), pay torch's one-time costs now, so that `fit_s` and
+    `predict_s` do not depend on which job a process happens to run first."""
+    if torch_loaded():
+        with torch_threads(1):
+            warm_up_torch()
 
 
 def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
@@ -109,10 +118,13 @@ def run_compare(
     todo = [j for j in jobs if j.key not in done]
     if on_start:
         on_start(len(jobs), len(jobs) - len(todo))
-    for row in _execute(plan, todo):
-        store.append([row])
-        if on_done:
-            on_done(row)
+    try:
+        for row in _execute(plan, todo):
+            store.append([row])
+            if on_done:
+                on_done(row)
+    finally:
+        store.compact()
     df = store.read()
     return df[df["config_hash"] == plan.config_hash].reset_index(drop=True)
 
@@ -124,8 +136,12 @@ _worker_plan: ComparePlan | None = None
 
 def _worker_init(plan: ComparePlan) -> None:
     global _worker_plan
-    torch.set_num_threads(1)
-    _worker_plan = plan
+    _worker_plan = plan  # unpickling it imports the predictors' modules (and torch, if used)
+    if torch_loaded():
+        import torch
+
+        torch.set_num_threads(1)
+    prepare_process()
 
 
 def _worker_run(job: Job) -> dict[str, Any]:
@@ -134,7 +150,10 @@ def _worker_run(job: Job) -> dict[str, Any]:
 
 
 def _execute(plan: ComparePlan, jobs: list[Job]) -> Iterable[dict[str, Any]]:
-    if plan.workers == 1 or len(jobs) <= 1:
+    if not jobs:
+        return
+    if plan.workers == 1 or len(jobs) == 1:
+        prepare_process()
         for job in jobs:
             yield run_job(plan, job)
         return

@@ -1,17 +1,30 @@
-"""The results store: one parquet table, one row per finished job, rewritten atomically.
+"""The results store: one row per finished job, appended in constant time.
+
+A results folder holds
+
+    results.parquet      the compacted table (every job merged so far)
+    jobs/<key>.parquet   one small file per job finished since the last compaction
+
+`append` writes one job file atomically: its cost does not grow with the store, and writers
+never touch each other's files, so several processes can append to one folder at once.
+`compact` (run at the end of every compare) merges the job files into results.parquet under
+a file lock and deletes only the files it merged. `read` returns both as one table, a job file
+winning over the compacted row of the same key (a rerun replaces a row).
 
 A row is keyed by `job_key`, "<config hash>/<predictor>/r<replicate>/n<train size>" (the
-config hash covers the benchmark, the master seed and every other setting). The
-harness appends each job as it finishes, so an interrupted run loses nothing finished, and a
-rerun of the same command skips the keys already present.
+config hash covers the benchmark, the master seed and every other setting); the job file's
+name is the key, URL-quoted, so the finished keys are known without reading any job file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import pandas as pd
 
@@ -19,39 +32,103 @@ from spdbench.errors import DataFileError
 from spdbench.io import atomic_path
 
 RESULTS_FILE = "results.parquet"
+JOBS_DIR = "jobs"
+LOCK_FILE = ".results.lock"
 
 
 class ResultsStore:
-    """A folder's results.parquet."""
+    """A results folder: compacted results.parquet plus per-job files."""
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
         self.path = self.root / RESULTS_FILE
+        self.jobs = self.root / JOBS_DIR
 
+    # ---- writing ----------------------------------------------------------------------------
+    def append(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Store each row as its own job file (atomically; a row with a stored key replaces it)."""
+        for row in rows:
+            key = row["job_key"]
+            with atomic_path(self._job_file(key)) as tmp:
+                pd.DataFrame([row]).to_parquet(tmp, index=False)
+
+    def compact(self) -> int:
+        """Merge the job files into results.parquet; returns how many were merged."""
+        with self._lock():
+            parts = self._job_files()
+            if not parts:
+                return 0
+            table = self._merge(self._read_compacted(), [self._read_file(p) for p in parts])
+            with atomic_path(self.path) as tmp:
+                table.to_parquet(tmp, index=False)
+            for p in parts:
+                p.unlink(missing_ok=True)
+            return len(parts)
+
+    # ---- reading ----------------------------------------------------------------------------
     def read(self) -> pd.DataFrame:
-        """All rows so far (an empty frame when nothing is stored)."""
-        if not self.path.is_file():
-            return pd.DataFrame()
-        try:
-            return pd.read_parquet(self.path)
-        except Exception as exc:
-            raise DataFileError(
-                f"results store {self.path} is unreadable ({exc}); move it away to start afresh"
-            ) from exc
+        """All rows so far as one table (an empty frame when nothing is stored)."""
+        with self._lock(shared=True):  # a compaction does not move rows under our feet
+            parts = [self._read_file(p) for p in self._job_files()]
+            return self._merge(self._read_compacted(), parts)
 
     def finished(self) -> set[str]:
-        """Keys of the jobs already stored."""
-        df = self.read()
-        return set(df["job_key"]) if "job_key" in df else set()
+        """Keys of the jobs already stored (reads only the compacted key column)."""
+        with self._lock(shared=True):
+            keys = {unquote(p.name.removesuffix(".parquet")) for p in self._job_files()}
+            if self.path.is_file():
+                keys |= set(self._read_file(self.path, columns=["job_key"])["job_key"])
+            return keys
 
-    def append(self, rows: Iterable[dict[str, Any]]) -> None:
-        """Add rows (replacing rows with the same job_key) in one atomic rewrite."""
-        new = pd.DataFrame(list(rows))
-        if new.empty:
-            return
-        old = self.read()
-        if not old.empty:
-            old = old[~old["job_key"].isin(new["job_key"])]
-            new = pd.concat([old, new], ignore_index=True)
-        with atomic_path(self.path) as tmp:
-            new.to_parquet(tmp, index=False)
+    # ---- helpers ----------------------------------------------------------------------------
+    def _job_file(self, key: str) -> Path:
+        return self.jobs / f"{quote(key, safe='')}.parquet"
+
+    def _job_files(self) -> list[Path]:
+        if not self.jobs.is_dir():
+            return []
+        stamped = []
+        for p in self.jobs.iterdir():
+            if p.name.endswith(".parquet"):
+                with contextlib.suppress(FileNotFoundError):  # replaced by a rerun meanwhile
+                    stamped.append((p.stat().st_mtime_ns, p.name, p))
+        return [p for *_, p in sorted(stamped)]  # in the order the jobs finished
+
+    def _read_compacted(self) -> pd.DataFrame:
+        return self._read_file(self.path) if self.path.is_file() else pd.DataFrame()
+
+    @staticmethod
+    def _read_file(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+        try:
+            return pd.read_parquet(path, columns=columns)
+        except Exception as exc:
+            raise DataFileError(
+                f"results file {path} is unreadable ({type(exc).__name__}: {exc}); move that "
+                "file away (the other results stay) and rerun to recompute its jobs"
+            ) from exc
+
+    @staticmethod
+    def _merge(compacted: pd.DataFrame, parts: list[pd.DataFrame]) -> pd.DataFrame:
+        parts = [p for p in parts if not p.empty]
+        if not parts:
+            return compacted
+        new = pd.concat(parts, ignore_index=True)
+        if not compacted.empty:
+            compacted = compacted[~compacted["job_key"].isin(new["job_key"])]
+            new = pd.concat([compacted, new], ignore_index=True)
+        return new
+
+    @contextlib.contextmanager
+    def _lock(self, shared: bool = False) -> Iterator[None]:
+        """Readers share the lock; a compaction holds it alone. Appends need none."""
+        if not self.root.is_dir():
+            if shared:  # nothing stored yet: nothing to protect
+                yield
+                return
+            self.root.mkdir(parents=True)
+        with open(self.root / LOCK_FILE, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
