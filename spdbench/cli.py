@@ -86,10 +86,10 @@ def cli(debug: bool) -> None:
 )
 @click.option(
     "--workers",
-    type=int,
-    default=os.cpu_count() or 1,
-    show_default="CPU count",
-    help="Local worker processes (1: in this process).",
+    default="auto",
+    show_default=True,
+    help="Local worker processes: a number (1: in this process), or auto: one per CPU when a "
+    "predictor's jobs take seconds (the Petri dish), else in this process.",
 )
 @click.option(
     "--out",
@@ -104,7 +104,7 @@ def cli(debug: bool) -> None:
 )
 @click.pass_context
 def compare(
-    ctx: click.Context, config_file: Path | None, out: Path | None, workers: int, **options: Any
+    ctx: click.Context, config_file: Path | None, out: Path | None, workers: str, **options: Any
 ) -> None:
     """Rank architectures with each predictor and compare them with the ground truth.
 

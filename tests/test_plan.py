@@ -71,3 +71,22 @@ def test_bad_configs_fail_before_any_work(tmp_path, changes, message):
 def test_workers_must_be_positive():
     with pytest.raises(ConfigError, match="workers must be a positive integer"):
         plan_compare(CompareConfig("synthetic-slope", ("knn",)), workers=0)
+
+
+def test_workers_auto_uses_a_pool_only_for_expensive_predictors(monkeypatch):
+    import os
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    cheap = plan_compare(CompareConfig("synthetic-slope", ("knn", "random"), seeds=5))
+    assert cheap.workers == 1
+    dish = plan_compare(CompareConfig("synthetic-slope", ("petri-dish", "random"), seeds=1))
+    assert dish.workers == 2  # one per job, at most one per CPU
+    dish = plan_compare(CompareConfig("synthetic-slope", ("petri-dish",), seeds=10))
+    assert dish.workers == 4
+    assert plan_compare(CompareConfig("synthetic-slope", ("petri-dish",)), workers=1).workers == 1
+
+
+def test_what_the_config_determines_fails_before_any_worker_starts(tmp_path):
+    with pytest.raises(ConfigError, match=r"petri-dish needs motif-networks.*'nb201'"):
+        plan_compare(CompareConfig("nb201-cifar10", ("petri-dish", "random")), out=tmp_path / "o")
+    assert not (tmp_path / "o").exists()  # no run record without results

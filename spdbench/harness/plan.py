@@ -7,6 +7,7 @@ looks a name up again and nothing is cached between calls.
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -226,7 +227,9 @@ def resolve_compare(
         if not raw.get(key):
             what = "predictors" if key == "predictors" else "benchmarks"
             raise ConfigError(f"no {key} given: pass --{key} (see `spdbench {what} list`)")
-    out, workers = raw.pop("out", None), raw.pop("workers", 1)
+    out, workers = raw.pop("out", None), raw.pop("workers", "auto")
+    if isinstance(workers, str) and workers != "auto":
+        workers = _as_int(workers, "workers")
     return plan_compare(CompareConfig.from_dict(raw), out=out, workers=workers, catalog=catalog)
 
 
@@ -234,15 +237,19 @@ def plan_compare(
     config: CompareConfig,
     *,
     out: str | Path | None = None,
-    workers: int = 1,
+    workers: int | str = "auto",
     catalog: Catalog | None = None,
 ) -> ComparePlan:
     """Resolve `config` against the catalog and check it (see `resolve_compare`)."""
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"workers must be a positive integer, got {workers!r}")
+    if workers != "auto" and (
+        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+    ):
+        raise ConfigError(f"workers must be a positive integer or 'auto', got {workers!r}")
     catalog = catalog or Catalog()
     record, oracle = catalog.resolve(config.benchmark)
     predictors = {name: _predictor_class(name) for name in config.predictors}
+    for cls in predictors.values():
+        cls.check_benchmark(oracle)
     metric = oracle.metric(config.metric)
     fidelity = int(oracle.epochs[oracle.fidelity_index(config.fidelity)])
     having = tuple(sorted({n for cls in predictors.values() for n in cls.requires_arch_info}))
@@ -257,6 +264,10 @@ def plan_compare(
     protocol = protocol_for(config.protocol, record.protocol)
     train_sizes = config.train_sizes or protocol.default_train_sizes
     protocol.check(oracle, train_sizes, config.test_size, having)
+    if workers == "auto":
+        workers = auto_workers(
+            predictors.values(), config.seeds * len(train_sizes) * len(predictors)
+        )
     return ComparePlan(
         config=config,
         record=record,
@@ -270,6 +281,15 @@ def plan_compare(
         out=Path(out) if out else Path("results") / f"compare-{Path(config.benchmark).stem}",
         workers=workers,
     )
+
+
+def auto_workers(predictors: Iterable[type[Predictor]], jobs: int) -> int:
+    """`--workers auto`: a process pool of one worker per CPU (at most one per job) when a
+    predictor's jobs take seconds (`Predictor.parallel`), else in this process: a spawned
+    worker imports numpy, pandas and torch again, which costs more than cheap jobs save."""
+    if not any(cls.parallel for cls in predictors):
+        return 1
+    return max(1, min(os.cpu_count() or 1, jobs))
 
 
 def _predictor_class(name: str) -> type[Predictor]:

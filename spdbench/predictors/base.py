@@ -70,8 +70,18 @@ class Predictor(ABC):
     # train and test architectures only among those that record all of them.
     requires_arch_info: ClassVar[tuple[str, ...]] = ()
 
+    # True for predictors whose jobs take seconds (the Petri dish): `--workers auto` starts a
+    # process pool only for those, as a pool's start-up costs more than cheap jobs save.
+    parallel: ClassVar[bool] = False
+
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
+
+    @classmethod
+    def check_benchmark(cls, oracle: Oracle) -> None:
+        """Raise ConfigError when the predictor cannot run on `oracle` at all; called once when
+        an experiment is planned, before any job starts (default: it can run anywhere)."""
+        return
 
     # ---- parameters (scikit-learn convention) -------------------------------------------------
     @classmethod

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from spdbench.errors import InvalidInputError
+from spdbench.errors import ConfigError, InvalidInputError
+from spdbench.oracles.base import Oracle
 from spdbench.predictors.base import Context, Predictor
 from spdbench.spaces.motifs import MotifNetworks, bce_per_network
 from spdbench.torch_utils import resolve_device, torch_threads
@@ -92,6 +93,15 @@ class PetriDish(Predictor):
         "Synthetic Petri Dish (Rawal et al. 2020): motif-networks trained on learned synthetic data"
     )
     needs = frozenset({"space"})
+    parallel = True
+
+    @classmethod
+    def check_benchmark(cls, oracle: Oracle) -> None:
+        if not oracle.space.has_motif_networks:
+            raise ConfigError(
+                f"{cls.name} needs motif-networks, and space {oracle.space.name!r} of benchmark "
+                f"{oracle.name!r} has no motif-network builder; spaces with one: sigmoid-slope"
+            )
 
     def __init__(
         self,

@@ -126,6 +126,11 @@ class SearchSpace(ABC):
     def crossover(self, a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One child per pair of rows of `a` and `b`, inside the space."""
 
+    @property
+    def has_motif_networks(self) -> bool:
+        """Whether this space builds motif-networks (the Petri dish can run on it)."""
+        return type(self).motif_networks is not SearchSpace.motif_networks
+
     def motif_networks(self, g: np.ndarray, **options: Any) -> Any:
         """The motif-networks of rows `g` for the Synthetic Petri Dish (spaces that support it)."""
         raise InvalidInputError(
