@@ -165,15 +165,17 @@ class Oracle(ABC):
 
     def _seed_matrix(self, n: int, seed: int | np.ndarray) -> np.ndarray:
         s = np.asarray(seed, dtype=np.int64)
+        # one seed for all: check it once (np.isin over a million copies costs milliseconds)
+        check = s.reshape(1) if s.ndim == 0 else s
         if s.ndim == 0:
             s = np.full(n, int(s))
         if s.shape != (n,):
             raise InvalidInputError(f"seed must be None, an int or {n} ints; got shape {s.shape}")
-        unknown = ~np.isin(s, self.seeds)
+        unknown = ~np.isin(check, self.seeds)
         if unknown.any():
             raise InvalidInputError(
                 f"benchmark {self.name!r} recorded seeds {self._seed_range()}; "
-                f"seed {int(s[unknown][0])} was not recorded"
+                f"seed {int(check[unknown][0])} was not recorded"
             )
         return s[:, None]
 
@@ -193,21 +195,22 @@ class Oracle(ABC):
         charge: bool = True,
     ) -> QueryResult:
         """Recorded metrics of `archs` at `fidelity` (see the module docstring)."""
-        g = self.space.as_genotypes(archs)
+        g = self.space.as_genotypes(archs, copy=False)  # read only: no copy of a valid array
         k = self.fidelity_index(fidelity)
         seeds = None if seed is None else self._seed_matrix(g.shape[0], seed)
         values, times, lc = self._records(g, seeds, k, curves)
-        cost = times.mean(axis=1)  # one training run to epoch k, averaged over replayed seeds
+        # one training run to epoch k, averaged over replayed seeds
+        cost = times[:, 0] if times.shape[1] == 1 else times.mean(axis=1)
         if charge:
             self.clock.charge(cost, evaluations=g.shape[0])
         return QueryResult(
             archs=g,
             fidelity=int(self.epochs[k]),
             seeds=None if seeds is None else seeds[:, 0].copy(),
-            metrics={name: mean_over_seeds(v) for name, v in values.items()},
+            metrics={name: mean_over_seeds(v, copy=False) for name, v in values.items()},
             cost=cost,
             epochs=self.epochs[: k + 1].copy(),
-            curves={name: mean_over_seeds(v) for name, v in lc.items()},
+            curves={name: mean_over_seeds(v, copy=False) for name, v in lc.items()},
         )
 
     def arch_info(self, archs: Any, name: str) -> np.ndarray:
@@ -259,10 +262,11 @@ class Oracle(ABC):
         return self.space.enumerate()
 
 
-def mean_over_seeds(v: np.ndarray) -> np.ndarray:
-    """Mean over the seed axis (axis 1), ignoring seeds that did not record a value."""
+def mean_over_seeds(v: np.ndarray, *, copy: bool = True) -> np.ndarray:
+    """Mean over the seed axis (axis 1), ignoring seeds that did not record a value; with one
+    seed, `copy=False` returns a view (for arrays the caller owns)."""
     if v.shape[1] == 1:
-        return v[:, 0].copy()
+        return v[:, 0].copy() if copy else v[:, 0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
         return np.nanmean(v, axis=1)

@@ -59,6 +59,7 @@ from spdbench.oracles.base import Metric, Oracle, mean_over_seeds
 from spdbench.spaces import SearchSpace, space_from_config
 
 FORMAT = "spdbench-cached-runs"
+DENSE_MAX = 1 << 24  # spaces up to this size get a direct genotype -> row table
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
@@ -208,6 +209,11 @@ def write_cached_runs(path: str | os.PathLike, runs: CachedRuns) -> str:
 
 def read_cached_runs(path: str | os.PathLike, *, verify: bool = True) -> CachedRuns:
     """Load a cached-runs file, checking format, schema version and (by default) checksum."""
+    return _read_verified(path, verify)[0]
+
+
+def _read_verified(path: str | os.PathLike, verify: bool) -> tuple[CachedRuns, str | None]:
+    """The runs of a file and, when verified, their content checksum (computed once)."""
     path = Path(path)
     if not path.is_file():
         raise DataFileError(
@@ -268,6 +274,7 @@ def read_cached_runs(path: str | os.PathLike, *, verify: bool = True) -> CachedR
             "regenerate it or restore it from the repository's data/ folder"
         ) from exc
     runs.validate()
+    actual = None
     if verify:
         actual = runs.content_checksum()
         if actual != attrs.get("checksum"):
@@ -275,7 +282,7 @@ def read_cached_runs(path: str | os.PathLike, *, verify: bool = True) -> CachedR
                 f"{path} content checksum {actual} does not match the recorded "
                 f"{attrs.get('checksum')}: the file was modified or damaged; regenerate it"
             )
-    return runs
+    return runs, actual
 
 
 def _group(f: h5py.File, name: str) -> dict[str, np.ndarray]:
@@ -295,7 +302,9 @@ class CachedRunsOracle(Oracle):
 
     description = "replays a cached-runs HDF5 file"
 
-    def __init__(self, runs: CachedRuns, *, path: str | None = None) -> None:
+    def __init__(
+        self, runs: CachedRuns, *, path: str | None = None, checksum: str | None = None
+    ) -> None:
         super().__init__()
         self.runs = runs
         self.path = path
@@ -306,23 +315,37 @@ class CachedRunsOracle(Oracle):
         self.default_metric = runs.default_metric
         self.epochs = np.asarray(runs.epochs, dtype=np.int64)
         self.seeds = np.asarray(runs.seeds, dtype=np.int64)
-        self.checksum = runs.content_checksum()
+        self.checksum = checksum or runs.content_checksum()  # given: verified when read
         # Training time up to each epoch; seed means are computed on first use.
         self._cum_time = np.cumsum(runs.train_time, axis=2)
         self._means: tuple[dict[str, np.ndarray], np.ndarray] | None = None
+        self._epochs_flat: dict[int, tuple[dict[str, np.ndarray], np.ndarray]] = {}
         keys = self.space.keys(runs.archs)
         self._order = np.argsort(keys, kind="stable")
         self._sorted_keys = keys[self._order]
         exact = self.space.exact_keys(runs.archs)  # the recorded specs, found without `keys`
         self._exact = None if exact is None else (np.argsort(exact), np.sort(exact))
+        # Small spaces with a dense index (NB201, Macro, NATS sizes): one gather finds a row.
+        self._dense: np.ndarray | None = None
+        index = self.space.dense_index(runs.archs)
+        if index is not None and self.space.size is not None and self.space.size <= DENSE_MAX:
+            self._dense = np.full(self.space.size, -1, dtype=np.intp)
+            self._dense[index] = np.arange(len(index))
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, *, verify: bool = True) -> CachedRunsOracle:
         """Load and validate a cached-runs file."""
-        return cls(read_cached_runs(path, verify=verify), path=str(path))
+        runs, checksum = _read_verified(path, verify)
+        return cls(runs, path=str(path), checksum=checksum)
 
     def rows(self, g: np.ndarray) -> np.ndarray:
         """Row index of each genotype in the table (they are validated against the space)."""
+        if self._dense is not None:
+            out = self._dense[self.space.dense_index(g)]
+            if out.size and out.min() < 0:  # raises, naming the first architecture without runs
+                missing = out < 0
+                self._canonical_rows(g[missing], np.flatnonzero(missing))
+            return out
         if self._exact is not None:
             order, sorted_exact = self._exact
             hit, pos = sorted_lookup(sorted_exact, self.space.exact_keys(g))
@@ -346,22 +369,42 @@ class CachedRunsOracle(Oracle):
         self, g: np.ndarray, seeds: np.ndarray | None, k: int, curves: bool
     ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
         rows = self.rows(g)
-        if seeds is None:  # the seed mean, precomputed once: one gather per metric
+        if seeds is None:  # the seed mean, precomputed once: one 1-D gather per metric
             means, cum = self._seed_means()
-            values = {name: v[rows, k][:, None] for name, v in means.items()}
-            lc = {name: v[rows, : k + 1][:, None, :] for name, v in means.items()} if curves else {}
-            return values, cum[rows, k][:, None], lc
+            values = {name: v[k][rows][:, None] for name, v in means.items()}
+            lc = (
+                {name: v[: k + 1, rows].T[:, None, :] for name, v in means.items()}
+                if curves
+                else {}
+            )
+            return values, cum[k][rows][:, None], lc
         r = rows[:, None]
         c = (
             np.searchsorted(self.seeds, seeds)
             if _is_sorted(self.seeds)
             else _index_of(self.seeds, seeds)
         )
-        values = {name: v[r, c, k] for name, v in self.runs.metrics.items()}
-        lc = {name: v[r, c, : k + 1] for name, v in self.runs.metrics.items()} if curves else {}
-        return values, self._cum_time[r, c, k], lc
+        if curves:
+            values = {name: v[r, c, k] for name, v in self.runs.metrics.items()}
+            lc = {name: v[r, c, : k + 1] for name, v in self.runs.metrics.items()}
+            return values, self._cum_time[r, c, k], lc
+        # one epoch: a 1-D gather from that epoch's (archs x seeds) values, laid out flat
+        flat = r * len(self.seeds) + c
+        metrics, cum = self._epoch_table(k)
+        return {name: v[flat] for name, v in metrics.items()}, cum[flat], {}
+
+    def _epoch_table(self, k: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Every run's metrics and cumulative cost at epoch k, flat (archs * seeds), cached."""
+        if k not in self._epochs_flat:
+            self._epochs_flat[k] = (
+                {n: np.ascontiguousarray(v[:, :, k]).ravel() for n, v in self.runs.metrics.items()},
+                np.ascontiguousarray(self._cum_time[:, :, k]).ravel(),
+            )
+        return self._epochs_flat[k]
 
     def _seed_means(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Seed means of every metric and of the cumulative cost, laid out (epochs, archs) so
+        that one epoch's values are contiguous."""
         if self._means is None:
             means = {
                 name: self.runs.seed_mean[name]
@@ -369,7 +412,10 @@ class CachedRunsOracle(Oracle):
                 else mean_over_seeds(v)
                 for name, v in self.runs.metrics.items()
             }
-            self._means = (means, self._cum_time.mean(axis=1))
+            self._means = (
+                {name: np.ascontiguousarray(v.T) for name, v in means.items()},
+                np.ascontiguousarray(self._cum_time.mean(axis=1).T),
+            )
         return self._means
 
     @property

@@ -56,10 +56,11 @@ class SearchSpace(ABC):
         return f"{type(self).__name__}(size={self.size})"
 
     # ---- checking ---------------------------------------------------------------------------
-    def as_genotypes(self, archs: Any) -> np.ndarray:
-        """Coerce `archs` to a validated ``(n, dims)`` genotype array (a new array)."""
+    def as_genotypes(self, archs: Any, *, copy: bool = True) -> np.ndarray:
+        """Coerce `archs` to a validated ``(n, dims)`` genotype array: a new array, or with
+        `copy=False` the input itself when it already is one (for read-only hot paths)."""
         try:
-            g = np.array(archs, dtype=self.dtype)
+            g = np.array(archs, dtype=self.dtype) if copy else np.asarray(archs, dtype=self.dtype)
         except (TypeError, ValueError) as exc:
             raise ArchitectureError(
                 f"cannot read architectures for space {self.name!r}: {exc}"
@@ -71,14 +72,22 @@ class SearchSpace(ABC):
                 f"architectures for space {self.name!r} must have shape (n, {self.dims}); "
                 f"got {tuple(g.shape)}"
             )
-        bad = ~self.contains(g)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
+        if not self.all_inside(g):
+            i = int(np.flatnonzero(~self.contains(g))[0])
             raise ArchitectureError(
                 f"architecture {self.format(g[i : i + 1])[0]!r} (row {i}) is outside space "
                 f"{self.name!r}: {self.explain_outside(g[i])}"
             )
         return g
+
+    def all_inside(self, g: np.ndarray) -> bool:
+        """Whether every row lies in the space (spaces may answer faster than `contains`)."""
+        return bool(self.contains(g).all())
+
+    def dense_index(self, g: np.ndarray) -> np.ndarray | None:
+        """A distinct number in [0, size) per architecture where the space has one cheaply
+        (None otherwise); tables over small spaces index rows by it directly."""
+        return None
 
     @abstractmethod
     def contains(self, g: np.ndarray) -> np.ndarray:

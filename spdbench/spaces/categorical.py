@@ -34,6 +34,12 @@ class CategoricalSpace(SearchSpace):
     def contains(self, g: np.ndarray) -> np.ndarray:
         return ((g >= 0) & (g < self.choices)).all(axis=1)
 
+    def all_inside(self, g: np.ndarray) -> bool:
+        return g.size == 0 or bool(g.min() >= 0 and g.max() < self.choices)  # no temporaries
+
+    def dense_index(self, g: np.ndarray) -> np.ndarray:
+        return self.index(g)
+
     def explain_outside(self, row: np.ndarray) -> str:
         return f"every position takes an option index in 0..{self.choices - 1}"
 
