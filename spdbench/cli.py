@@ -112,8 +112,8 @@ def compare(
     (one recorded run each) and rank the same test architectures (mean over recorded seeds).
     Prints Kendall tau, Spearman, top-10% precision, regret, init time (simulated ground-truth
     cost of the train set + fit time) and query time per architecture, as mean +- 95% interval.
-    Finished jobs are stored in OUT/results.parquet as they complete; rerunning the same
-    command skips them.
+    Each finished job is stored at once (OUT/jobs/, merged into OUT/results.parquet at the
+    end); rerunning the same command skips finished jobs.
     """
     from spdbench.harness.compare import run_compare, summarize
     from spdbench.harness.plan import resolve_compare
