@@ -69,7 +69,11 @@ def main() -> None:
     )
     parser.add_argument("--device", default="cpu")
     parser.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads [default: torch's]"
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads [default: 1, as compare runs every job; on tiny tensors more "
+        "threads time erratically, 0.2 s to 3 s for one outer step]",
     )
     args = parser.parse_args()
     if args.threads:
