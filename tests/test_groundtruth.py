@@ -204,3 +204,25 @@ def test_groundtruth_curve_figure(cli, tmp_path, data_dir):
     # the synthetic ground truth peaks near 0.23; the reported peak must be a recorded slope near it
     peak = float(text.split("Peak: **")[1].split("**")[0])
     assert 0.1 <= peak <= 0.5
+
+
+class _Planted:
+    """A pickle that runs code when unpickled: writes a marker file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_planted_checkpoint_runs_no_code(tmp_path):
+    ds = idx.load_dataset(_write_dataset(tmp_path / "d"))
+    out = tmp_path / "x.h5"
+    marker = tmp_path / "pwned"
+    torch.save(
+        {"config_hash": _config().hash(), "payload": _Planted(marker)}, out.with_name("x.h5.ckpt")
+    )
+    with pytest.raises(DataFileError, match="not a plain checkpoint"):
+        generate(_config(), ds, out, device="cpu")
+    assert not marker.exists()

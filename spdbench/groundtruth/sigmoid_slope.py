@@ -234,8 +234,11 @@ class SigmoidSlopeTrainer:
             "epoch": self.epoch,
             "model": {k: v.cpu() for k, v in self.model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(),
-            "records": self.records,
-            "train_time": self.train_time,
+            # tensors, not numpy arrays: the checkpoint then loads with weights_only=True
+            "records": {
+                k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in self.records.items()
+            },
+            "train_time": torch.from_numpy(np.ascontiguousarray(self.train_time)),
         }
 
     def save_checkpoint(self, path: Path) -> None:
@@ -246,11 +249,12 @@ class SigmoidSlopeTrainer:
         """Resume from `path` if it holds this config's state; False when there is none."""
         if not path.is_file():
             return False
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=False)
+        try:  # weights_only: a planted file cannot run code (tensors and plain types only)
+            state = torch.load(path, map_location=self.device, weights_only=True)
         except Exception as exc:
             raise DataFileError(
-                f"checkpoint {path} is unreadable ({exc}); delete it to start over"
+                f"checkpoint {path} is unreadable or not a plain checkpoint "
+                f"({type(exc).__name__}); delete it to start over"
             ) from exc
         if state.get("config_hash") != self.config.hash():
             raise ConfigError(
@@ -258,11 +262,9 @@ class SigmoidSlopeTrainer:
             )
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.records, self.train_time, self.epoch = (
-            state["records"],
-            state["train_time"],
-            state["epoch"],
-        )
+        self.records = {k: v.cpu().numpy().copy() for k, v in state["records"].items()}
+        self.train_time = state["train_time"].cpu().numpy().copy()
+        self.epoch = state["epoch"]
         return True
 
     def to_cached_runs(self, benchmark: str, generator: dict[str, Any]) -> CachedRuns:

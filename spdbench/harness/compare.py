@@ -11,7 +11,11 @@ predictors see the same train and test architectures (a paired comparison). Grou
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
+import os
+import signal
+import sys
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -129,13 +133,24 @@ def run_compare(
     return df[df["config_hash"] == plan.config_hash].reset_index(drop=True)
 
 
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this worker when its parent dies, even by SIGKILL, so that no
+    worker (and, its pipes closing, no resource tracker) outlives a killed compare (Linux)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before we asked
+        os._exit(1)
+
+
 # A worker process receives the plan once, through the pool initializer, instead of with
 # every job (the oracle it holds can be megabytes).
 _worker_plan: ComparePlan | None = None
 
 
-def _worker_init(plan: ComparePlan) -> None:
+def _worker_init(plan: ComparePlan, parent: int) -> None:
     global _worker_plan
+    die_with_parent(parent)
     _worker_plan = plan  # unpickling it imports the predictors' modules (and torch, if used)
     if torch_loaded():
         import torch
@@ -159,7 +174,10 @@ def _execute(plan: ComparePlan, jobs: list[Job]) -> Iterable[dict[str, Any]]:
         return
     ctx = get_context("spawn")  # fork after torch threads start can deadlock
     with ProcessPoolExecutor(
-        min(plan.workers, len(jobs)), mp_context=ctx, initializer=_worker_init, initargs=(plan,)
+        min(plan.workers, len(jobs)),
+        mp_context=ctx,
+        initializer=_worker_init,
+        initargs=(plan, os.getpid()),
     ) as pool:
         futures = [pool.submit(_worker_run, job) for job in jobs]
         try:
