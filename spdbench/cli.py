@@ -7,6 +7,7 @@ yet, 130 interrupted. Tracebacks only with --debug.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
@@ -568,8 +569,18 @@ def data_path() -> None:
 @click.option(
     "--all", "convert_all", is_flag=True, help="Rebuild every benchmark shipped with spdbench."
 )
+@click.option(
+    "--trust-pickles",
+    is_flag=True,
+    help="Allow converters that read Python pickles (NATS-Bench), which can run code when "
+    "loaded: pass it only for files from the official release.",
+)
 def data_convert(
-    names: tuple[str, ...], source: Path | None, out: Path | None, convert_all: bool
+    names: tuple[str, ...],
+    source: Path | None,
+    out: Path | None,
+    convert_all: bool,
+    trust_pickles: bool,
 ) -> None:
     """Convert benchmarks (NAMES) from their upstream files into cached runs.
 
@@ -603,7 +614,9 @@ def data_convert(
     out_dir = out or user_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in names:
-        runs = catalog.build(name, source)
+        reads_pickles = "trust_pickles" in inspect.signature(catalog.converter(name)).parameters
+        options = {"trust_pickles": trust_pickles} if reads_pickles else {}
+        runs = catalog.build(name, source, **options)
         path = out_dir / f"{name}.h5"
         command = runs.generator.get("command") or f"spdbench data convert {name} --source DIR"
         _registered(path, save_benchmark(runs, path, command=command), runs.description)

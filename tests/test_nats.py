@@ -20,7 +20,9 @@ def tss(tmp_path_factory):
 @pytest.mark.parametrize("dataset", ["cifar100", "cifar10-valid"])
 def test_every_seed_and_epoch_equals_the_nats_bench_api(tss, dataset):
     root, api = tss
-    oracle = CachedRunsOracle(Catalog().build(f"nats-tss-{dataset}", root, workers=2))
+    oracle = CachedRunsOracle(
+        Catalog().build(f"nats-tss-{dataset}", root, workers=2, trust_pickles=True)
+    )
     archs = oracle.space.parse([api.arch(i) for i in range(len(api))])
     assert oracle.seeds.tolist() == [777, 888, 999] and oracle.epochs[-1] == 200
     for i in range(len(api)):
@@ -44,7 +46,9 @@ def test_every_seed_and_epoch_equals_the_nats_bench_api(tss, dataset):
 
 def test_short_schedule_and_isomorphism_classes(tss):
     root, api = tss
-    oracle = CachedRunsOracle(Catalog().build("nats-tss-cifar100-hp12", root, workers=1))
+    oracle = CachedRunsOracle(
+        Catalog().build("nats-tss-cifar100-hp12", root, workers=1, trust_pickles=True)
+    )
     assert oracle.epochs.tolist() == list(range(1, 13)) and oracle.seeds.tolist() == [111]
     archs = oracle.space.parse([api.arch(i) for i in range(len(api))])
     want = api.get_more_info(2, "cifar100", hp="12", is_random=111)["valid-accuracy"]
@@ -58,7 +62,7 @@ def test_short_schedule_and_isomorphism_classes(tss):
 
 def test_size_space_and_cifar10_without_a_validation_set(tmp_path):
     directory = write_nats_directory(tmp_path, "sss", n=5)
-    runs = Catalog().build("nats-sss-cifar10", tmp_path, workers=1)
+    runs = Catalog().build("nats-sss-cifar10", tmp_path, workers=1, trust_pickles=True)
     api = nats_bench.create(str(directory), "sss", fast_mode=True, verbose=False)
     assert runs.space.name == "nats-sss" and runs.epochs[-1] == 90
     assert "valid_acc" not in runs.metrics and runs.default_metric == "test_acc"
@@ -73,10 +77,10 @@ def test_missing_partial_and_damaged_directories(tmp_path):
     directory = write_nats_directory(tmp_path, "tss", n=4)
     (directory / "000002.pickle.pbz2").unlink()
     with pytest.raises(DataFileError, match=r"lacks 000002\.pickle\.pbz2 and 0 more of 4"):
-        Catalog().build("nats-tss-cifar10", tmp_path, workers=1)
+        Catalog().build("nats-tss-cifar10", tmp_path, workers=1, trust_pickles=True)
     (directory / "000002.pickle.pbz2").write_bytes(b"BZh91AY&SY not really")
     with pytest.raises(DataFileError, match=r"000002\.pickle\.pbz2 is not a readable NATS-Bench"):
-        Catalog().build("nats-tss-cifar10", tmp_path, workers=1)
+        Catalog().build("nats-tss-cifar10", tmp_path, workers=1, trust_pickles=True)
 
 
 def test_cli_converts_a_folder_and_compare_runs_on_it(tmp_path, cli, monkeypatch):
@@ -84,7 +88,10 @@ def test_cli_converts_a_folder_and_compare_runs_on_it(tmp_path, cli, monkeypatch
     data = tmp_path / "data"
     data.mkdir()
     monkeypatch.setenv("SPDBENCH_DATA", str(data))
-    res = cli("data", "convert", "nats-tss-cifar100", "--source", str(tmp_path / "src"))
+    src = str(tmp_path / "src")
+    res = cli("data", "convert", "nats-tss-cifar100", "--source", src)
+    assert res.code == 2 and "pickles, which run code" in res.err and "--trust-pickles" in res.err
+    res = cli("data", "convert", "nats-tss-cifar100", "--source", src, "--trust-pickles")
     assert res.code == 0, res.err
     listed = cli("benchmarks", "list")
     assert "nats-tss-cifar100" in listed.out

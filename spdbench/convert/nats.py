@@ -27,7 +27,7 @@ import numpy as np
 
 from spdbench.convert import sources
 from spdbench.convert.toolkit import benchmark_suffix, converted_runs, fill_missing_run_times
-from spdbench.errors import DataFileError
+from spdbench.errors import ConfigError, DataFileError
 from spdbench.oracles.base import Metric
 from spdbench.oracles.cached_runs import CachedRuns
 from spdbench.progress import progress_bar
@@ -71,10 +71,19 @@ def names() -> dict[str, tuple[str, str, str]]:
     }
 
 
-def build(name: str, source: Path, *, verify: bool = True, workers: int = 0) -> CachedRuns:
+def build(
+    name: str,
+    source: Path,
+    *,
+    verify: bool = True,
+    workers: int = 0,
+    trust_pickles: bool = False,
+) -> CachedRuns:
     """NATS-Bench TSS/SSS from the fast-mode folder NATS-{tss,sss}-v1_0-*-simple/ (nats_bench)."""
     tag, dataset, hp = names()[benchmark_suffix(name, "", names())]
-    return build_nats(tag, dataset, hp, source, verify=verify, workers=workers)
+    return build_nats(
+        tag, dataset, hp, source, verify=verify, workers=workers, trust_pickles=trust_pickles
+    )
 
 
 def _name(tag: str, dataset: str, hp: str) -> str:
@@ -156,7 +165,14 @@ def _curves(run, sets: tuple[str | None, str]) -> np.ndarray:
 
 
 def build_nats(
-    tag: str, dataset: str, hp: str, source: Path, *, verify: bool = True, workers: int = 0
+    tag: str,
+    dataset: str,
+    hp: str,
+    source: Path,
+    *,
+    verify: bool = True,
+    workers: int = 0,
+    trust_pickles: bool = False,
 ) -> CachedRuns:
     """The cached runs of one dataset and schedule of NATS-Bench's `tag` space. NATS-Bench
     publishes no per-file checksums, so `verify` checks only that every file is present and
@@ -166,6 +182,11 @@ def build_nats(
     release = RELEASES[tag]
     name = _name(tag, dataset, hp)
     root = locate(release, source)
+    if not trust_pickles:  # the official API unpickles every file: it can run any code
+        raise ConfigError(
+            f"NATS-Bench files are Python pickles, which run code when loaded; convert {root} "
+            "only if it comes from the official release, and say so with --trust-pickles"
+        )
     api = nats_bench.create(str(root), tag, fast_mode=True, verbose=False)
     meta_archs = [api.arch(i) for i in range(len(api))]
     space: SearchSpace = NB201Space() if tag == "tss" else NATSSizeSpace()
