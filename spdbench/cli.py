@@ -2,7 +2,8 @@
 
 Exit codes: 0 success, 1 internal error (a bug: please report it), 2 bad input (unknown name,
 missing or corrupt data, malformed config, architecture outside the space), 3 not implemented
-yet, 130 interrupted. Tracebacks only with --debug.
+yet, 4 some compare jobs failed (their predictor raised; every other job finished), 130
+interrupted. Tracebacks only with --debug.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from spdbench import __version__, plugins
-from spdbench.errors import NotYetImplementedError, SpdbenchError
+from spdbench.errors import JobsFailedError, NotYetImplementedError, SpdbenchError
 from spdbench.progress import err_console, progress_bar
 
 # Wide enough for the result tables when output goes to a file or a CI log.
@@ -116,7 +117,7 @@ def compare(
     Each finished job is stored at once (OUT/jobs/, merged into OUT/results.parquet at the
     end); rerunning the same command skips finished jobs.
     """
-    from spdbench.harness.compare import run_compare, summarize
+    from spdbench.harness.compare import failed_jobs, run_compare, summarize
     from spdbench.harness.plan import resolve_compare
 
     explicit = {
@@ -157,6 +158,14 @@ def compare(
         f"results: {out}/results.parquet (config {plan.config_hash}, record in {out}/runs/)"
     )
     console.print(f"report: {report_md}")
+    failed = failed_jobs(rows)
+    if len(failed):
+        first = failed.groupby("predictor", sort=False)["error"].first()
+        raise JobsFailedError(
+            f"{len(failed)} of {len(rows)} jobs failed, the others finished; "
+            + "; ".join(f"{p}: {e}" for p, e in first.items())
+            + " (stored with their errors; fix the predictor and rerun to retry them)"
+        )
 
 
 def _print_summary(summary: Any, config: Any) -> None:

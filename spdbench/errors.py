@@ -43,6 +43,12 @@ class PredictorContractError(SpdbenchError, RuntimeError):
     """A predictor returned something that breaks the Predictor contract."""
 
 
+class JobsFailedError(SpdbenchError):
+    """Some jobs failed (their predictor raised); every other job finished (exit code 4)."""
+
+    exit_code = 4
+
+
 class NotYetImplementedError(SpdbenchError, NotImplementedError):
     """A subcommand or feature that a later release fills in (exit code 3)."""
 

@@ -67,3 +67,63 @@ def test_two_runs_on_one_folder_keep_every_row(tmp_path):
     assert [r.returncode for r in runs] == [0, 0], errors
     rows = ResultsStore(out).read()
     assert len(rows) == 30 and rows["job_key"].is_unique
+
+
+def test_a_failing_predictor_fails_only_its_own_jobs(tmp_path, cli, monkeypatch):
+    """A plugin that raises in fit, and one that predicts NaN: their jobs are stored as failed
+    rows with the error, every other job finishes, the report lists them, exit code 4; a rerun
+    retries exactly the failed jobs."""
+    import numpy as np
+
+    from spdbench import plugins
+    from spdbench.predictors.base import Predictor
+
+    class RaisesInFit(Predictor):
+        name, description = "raises", "raises in fit"
+
+        def _fit(self, archs, scores, context):
+            raise ValueError("my plugin's bug")
+
+        def _predict(self, archs, context):
+            return np.zeros(len(archs))
+
+    class PredictsNaN(RaisesInFit):
+        name, description = "nan", "predicts NaN"
+
+        def _fit(self, archs, scores, context):
+            pass
+
+        def _predict(self, archs, context):
+            return np.full(len(archs), np.nan)
+
+    real = plugins.load
+    fakes = {"raises": RaisesInFit, "nan": PredictsNaN}
+    monkeypatch.setattr(plugins, "load", lambda kind, n: fakes.get(n) or real(kind, n))
+    out = tmp_path / "out"
+    args = ["compare", "-b", "synthetic-slope", "-p", "raises,knn,nan", "--seeds", "3",
+            "--test-size", "20", "--workers", "1", "--out", str(out)]  # fmt: skip
+    r = cli(*args)
+    assert r.code == 4, r.err
+    assert "6 of 9 jobs failed" in r.err and "raises: ValueError: my plugin's bug" in r.err
+    assert "internal error" not in r.err
+    rows = ResultsStore(out).read()
+    assert len(rows) == 9 and (rows[rows.predictor == "knn"]["status"] == "ok").all()
+    assert rows[rows.predictor == "nan"]["error"].str.contains("NaN").all()
+    report = (out / "report.md").read_text()
+    assert "## Failed jobs" in report and "| raises | 3 | ValueError: my plugin's bug |" in report
+    # the plugin is fixed: a rerun retries the failed jobs only
+    fakes["raises"] = type(
+        "Fixed", (PredictsNaN,), {"_predict": lambda s, a, c: np.arange(len(a), dtype=float)}
+    )
+    fakes["nan"] = fakes["raises"]
+    seen = []
+    from spdbench.harness import compare
+
+    real_run = compare.run_job
+    monkeypatch.setattr(
+        compare, "run_job", lambda plan, job: seen.append(job.predictor) or real_run(plan, job)
+    )
+    r = cli(*args)
+    assert r.code == 0, r.err
+    assert sorted(seen) == ["nan"] * 3 + ["raises"] * 3
+    assert (ResultsStore(out).read()["status"] == "ok").all()

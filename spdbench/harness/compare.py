@@ -54,26 +54,12 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
     train, test = plan.split(job.replicate, job.train_size)
     cls = plan.predictors[job.predictor]
     seed = plan.predictor_seed(job.replicate)
-    predictor: Predictor = cls(seed=seed) if "seed" in cls.param_names() else cls()
-
     rng = plan.ground_truth_rng(job.replicate, job.train_size)
     gt = train_ground_truth(oracle, train, fidelity, metric.name, rng, "curves" in cls.needs)
     train_scores = metric.sign * gt.metrics[metric.name]
     truth = oracle.scores(test, metric.name, fidelity=fidelity, charge=False)
     context = Context.for_predictor(cls, oracle, metric.name, gt)
-
-    sim0 = oracle.clock.seconds
-    t0 = time.perf_counter()
-    predictor.fit(train, train_scores, context)
-    fit_s = time.perf_counter() - t0
-    sim1 = oracle.clock.seconds
-    t1 = time.perf_counter()
-    predicted = predictor.predict(test, context)
-    predict_s = time.perf_counter() - t1
-    sim2 = oracle.clock.seconds
-
-    gt_cost = float(gt.cost.sum()) if cls.uses_train_scores else 0.0
-    return {
+    common = {
         "job_key": job.key,
         "config_hash": job.config_hash,
         "benchmark": plan.config.benchmark,
@@ -82,6 +68,34 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
         "fidelity": gt.fidelity,
         "protocol": plan.protocol.name,
         "predictor": job.predictor,
+    }
+    try:
+        predictor: Predictor = cls(seed=seed) if "seed" in cls.param_names() else cls()
+        sim0 = oracle.clock.seconds
+        t0 = time.perf_counter()
+        predictor.fit(train, train_scores, context)
+        fit_s = time.perf_counter() - t0
+        sim1 = oracle.clock.seconds
+        t1 = time.perf_counter()
+        predicted = predictor.predict(test, context)
+        predict_s = time.perf_counter() - t1
+        sim2 = oracle.clock.seconds
+    except Exception as exc:  # the predictor's failure, not spdbench's: its job fails alone
+        return {
+            **common,
+            "replicate": job.replicate,
+            "seed": seed,
+            "train_size": len(train),
+            "test_size": len(test),
+            "status": "failed",
+            "error": shorten(f"{type(exc).__name__}: {exc}"),
+            "versions": json.dumps(provenance.versions(), sort_keys=True),
+            "finished_at": provenance.now(),
+        }
+
+    gt_cost = float(gt.cost.sum()) if cls.uses_train_scores else 0.0
+    return {
+        **common,
         "predictor_params": json.dumps(predictor.get_params(), sort_keys=True, default=str),
         "replicate": job.replicate,
         "seed": seed,
@@ -102,7 +116,24 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
         "predictions": predicted.tolist(),
         "versions": json.dumps(provenance.versions(), sort_keys=True),
         "finished_at": provenance.now(),
+        "status": "ok",
+        "error": "",
     }
+
+
+def shorten(text: str, limit: int = 300) -> str:
+    """`text` cut to `limit` characters, saying how much was left out."""
+    return (
+        text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
+    )
+
+
+def failed_jobs(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of jobs whose predictor raised (stores written before there were failed rows
+    have no status column: none failed)."""
+    if "status" not in rows:
+        return rows.iloc[0:0]
+    return rows[rows["status"] == "failed"]
 
 
 def run_compare(
@@ -200,8 +231,9 @@ SUMMARY_METRICS = (
 
 
 def summarize(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean and 95% interval half-width per predictor and train size."""
+    """Mean and 95% interval half-width per predictor and train size (failed jobs left out)."""
     records = []
+    rows = rows.drop(index=failed_jobs(rows).index)
     for (predictor, n), grp in rows.groupby(["predictor", "train_size"], sort=False):
         rec: dict[str, Any] = {"predictor": predictor, "train_size": int(n), "runs": len(grp)}
         for m in SUMMARY_METRICS:

@@ -4,6 +4,7 @@ A results folder holds
 
     results.parquet      the compacted table (every job merged so far)
     jobs/<key>.parquet   one small file per job finished since the last compaction
+                         (<key>.failed.parquet where the predictor raised: a rerun retries it)
 
 `append` writes one job file atomically: its cost does not grow with the store, and writers
 never touch each other's files, so several processes can append to one folder at once.
@@ -27,6 +28,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from spdbench.errors import DataFileError
 from spdbench.io import atomic_path
@@ -34,6 +36,7 @@ from spdbench.io import atomic_path
 RESULTS_FILE = "results.parquet"
 JOBS_DIR = "jobs"
 LOCK_FILE = ".results.lock"
+FAILED_SUFFIX = ".failed.parquet"  # a job whose predictor raised; a rerun retries it
 
 
 class ResultsStore:
@@ -48,9 +51,11 @@ class ResultsStore:
     def append(self, rows: Iterable[dict[str, Any]]) -> None:
         """Store each row as its own job file (atomically; a row with a stored key replaces it)."""
         for row in rows:
-            key = row["job_key"]
-            with atomic_path(self._job_file(key)) as tmp:
+            key, failed = row["job_key"], row.get("status") == "failed"
+            with atomic_path(self._job_file(key, failed)) as tmp:
                 pd.DataFrame([row]).to_parquet(tmp, index=False)
+            if not failed:  # a retried job that now succeeds replaces its failure
+                self._job_file(key, True).unlink(missing_ok=True)
 
     def compact(self) -> int:
         """Merge the job files into results.parquet; returns how many were merged."""
@@ -73,16 +78,24 @@ class ResultsStore:
             return self._merge(self._read_compacted(), parts)
 
     def finished(self) -> set[str]:
-        """Keys of the jobs already stored (reads only the compacted key column)."""
+        """Keys of the jobs stored as done; failed jobs are not, so a rerun retries them
+        (reads file names and the compacted key and status columns only)."""
         with self._lock(shared=True):
-            keys = {unquote(p.name.removesuffix(".parquet")) for p in self._job_files()}
+            status = {}
             if self.path.is_file():
-                keys |= set(self._read_file(self.path, columns=["job_key"])["job_key"])
-            return keys
+                names = pq.read_schema(self.path).names
+                table = self._read_file(self.path, [c for c in ("job_key", "status") if c in names])
+                ok = table["status"] != "failed" if "status" in table else [True] * len(table)
+                status = dict(zip(table["job_key"], ok, strict=True))
+            for p in self._job_files():  # newer than the compacted rows, in finishing order
+                failed = p.name.endswith(FAILED_SUFFIX)
+                name = p.name.removesuffix(FAILED_SUFFIX if failed else ".parquet")
+                status[unquote(name)] = not failed
+            return {key for key, ok in status.items() if ok}
 
     # ---- helpers ----------------------------------------------------------------------------
-    def _job_file(self, key: str) -> Path:
-        return self.jobs / f"{quote(key, safe='')}.parquet"
+    def _job_file(self, key: str, failed: bool = False) -> Path:
+        return self.jobs / f"{quote(key, safe='')}{FAILED_SUFFIX if failed else '.parquet'}"
 
     def _job_files(self) -> list[Path]:
         if not self.jobs.is_dir():
@@ -112,7 +125,7 @@ class ResultsStore:
         parts = [p for p in parts if not p.empty]
         if not parts:
             return compacted
-        new = pd.concat(parts, ignore_index=True)
+        new = pd.concat(parts, ignore_index=True).drop_duplicates("job_key", keep="last")
         if not compacted.empty:
             compacted = compacted[~compacted["job_key"].isin(new["job_key"])]
             new = pd.concat([compacted, new], ignore_index=True)

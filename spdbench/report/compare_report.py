@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from spdbench.errors import DataFileError
-from spdbench.harness.compare import summarize
+from spdbench.harness.compare import failed_jobs, summarize
 from spdbench.harness.metrics import mean_ci
 from spdbench.harness.protocols import SigmoidSlopeProtocol
 from spdbench.harness.store import ResultsStore
@@ -164,16 +164,19 @@ def write_report(
     if rows.empty:
         raise DataFileError(f"{results} has no results for config {config_hash}")
     out = out or results
-    summary = summarize(rows)
+    failed = failed_jobs(rows)
+    finished = rows.drop(index=failed.index).reset_index(drop=True)
+    summary = summarize(finished)
     bench = rows["benchmark"].iloc[0]
     figures = []
-    if (rows["protocol"] == "sigmoid-slope").all():
-        figure_fig1(rows, out / "fig1.png")
-        figures.append(("Fig. 1 reproduction", "fig1.png"))
-    figure_tau_vs_size(summary, out / "tau_vs_train_size.png")
-    figures.append(("Kendall tau against train size", "tau_vs_train_size.png"))
-    figure_init_vs_query(summary, out / "init_vs_query.png")
-    figures.append(("Init time against query time", "init_vs_query.png"))
+    if not finished.empty:  # (when every job failed, the failures are the report)
+        if (finished["protocol"] == "sigmoid-slope").all():
+            figure_fig1(finished, out / "fig1.png")
+            figures.append(("Fig. 1 reproduction", "fig1.png"))
+        figure_tau_vs_size(summary, out / "tau_vs_train_size.png")
+        figures.append(("Kendall tau against train size", "tau_vs_train_size.png"))
+        figure_init_vs_query(summary, out / "init_vs_query.png")
+        figures.append(("Init time against query time", "init_vs_query.png"))
     text = [
         f"# compare: {bench}",
         "",
@@ -185,9 +188,15 @@ def write_report(
         "fit time (plus simulated time the predictor spent); query time per architecture: measured predict time "
         "(plus simulated time spent).",
         "",
-        markdown_table(rows, summary),
+        markdown_table(finished, summary) if not finished.empty else "No job finished.",
         "",
     ]
+    if len(failed):
+        text += ["## Failed jobs", "", "| predictor | failed jobs | first error |", "|---|---|---|"]
+        for name, grp in failed.groupby("predictor", sort=False):
+            error = str(grp["error"].iloc[0]).replace("|", "\\|")
+            text.append(f"| {name} | {len(grp)} | {error} |")
+        text.append("")
     for title, file in figures:
         text += [f"## {title}", "", f"![{title}]({file})", ""]
     path = out / "report.md"
