@@ -11,7 +11,7 @@ from spdbench.harness.store import ResultsStore
 
 
 def _row(key: str, value: float = 0.0) -> dict:
-    return {"job_key": key, "config_hash": key.split("/")[0], "kendall_tau": value}
+    return {"job_key": key, "config_hash": key.split("/")[0], "value": value}
 
 
 def test_append_writes_one_file_and_leaves_the_table_alone(tmp_path):
@@ -37,7 +37,7 @@ def test_compaction_changes_nothing_a_reader_sees(tmp_path):
     assert store.compact() == 5 and store.compact() == 0
     pd.testing.assert_frame_equal(store.read(), before)
     assert not list(store.jobs.iterdir())
-    assert before.set_index("job_key").loc["h/knn/r2/n5", "kendall_tau"] == 20.0
+    assert before.set_index("job_key").loc["h/knn/r2/n5", "value"] == 20.0
 
 
 def _append_many(root: str, worker: int, n: int) -> None:
@@ -68,4 +68,41 @@ def test_a_damaged_job_file_is_named(tmp_path):
     (path,) = store.jobs.iterdir()
     path.write_bytes(b"PAR1 not really")
     with pytest.raises(DataFileError, match=r"results file .*knn.* is unreadable.*move that file"):
+        store.read()
+
+
+def test_flipped_bits_never_change_results_silently(tmp_path):
+    """400 single-bit flips in a stored job file: each one is caught (page checksums, range
+    checks) or leaves the values unchanged."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    row = {**_row("h/knn/r0/n5"), "kendall_tau": 0.25, "truth": list(rng.normal(size=40)),
+           "predictions": list(rng.normal(size=40))}  # fmt: skip
+    store = ResultsStore(tmp_path)
+    store.append([row])
+    (path,) = store.jobs.iterdir()
+    clean, expected = path.read_bytes(), store.read()
+    outcomes = {"caught": 0, "unchanged": 0}
+    for _ in range(400):
+        damaged = bytearray(clean)
+        damaged[rng.integers(len(damaged))] ^= 1 << int(rng.integers(8))
+        path.write_bytes(bytes(damaged))
+        try:
+            got = store.read()
+        except DataFileError:
+            outcomes["caught"] += 1
+            continue
+        for column in expected:  # not caught: then nothing a reader sees may differ
+            assert [np.asarray(v).tolist() for v in got[column]] == [
+                np.asarray(v).tolist() for v in expected[column]
+            ], column
+        outcomes["unchanged"] += 1
+    assert outcomes["caught"] > 200, outcomes  # the rest hit bytes no reader uses
+
+
+def test_impossible_values_are_damage_not_results(tmp_path):
+    store = ResultsStore(tmp_path)
+    store.append([{**_row("h/knn/r0/n5"), "kendall_tau": 1.965}])
+    with pytest.raises(DataFileError, match=r"kendall_tau = 1\.965 .* outside \[-1\.0, 1\.0\]"):
         store.read()

@@ -21,13 +21,16 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from spdbench.errors import DataFileError
@@ -36,7 +39,41 @@ from spdbench.io import atomic_path
 RESULTS_FILE = "results.parquet"
 JOBS_DIR = "jobs"
 LOCK_FILE = ".results.lock"
+COLUMNS_KEY = b"spdbench.columns"
 FAILED_SUFFIX = ".failed.parquet"  # a job whose predictor raised; a rerun retries it
+
+
+# Values a stored metric can take; anything else is damage, never a result.
+RANGES = {
+    "kendall_tau": (-1.0, 1.0), "spearman": (-1.0, 1.0), "pearson": (-1.0, 1.0),
+    "kendall_tau_left": (-1.0, 1.0), "top_k_precision": (0.0, 1.0), "regret": (0.0, np.inf),
+    "fit_s": (0.0, np.inf), "predict_s": (0.0, np.inf), "init_time_s": (0.0, np.inf),
+    "query_time_s": (0.0, np.inf), "train_gt_sim_s": (0.0, np.inf),
+}  # fmt: skip
+
+
+def check_ranges(table: pd.DataFrame, where: Path) -> None:
+    """DataFileError naming the first stored value outside its metric's range."""
+    for column, (low, high) in RANGES.items():
+        if column not in table:
+            continue
+        values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isnan(values) & ((values < low) | (values > high))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataFileError(
+                f"results in {where} are damaged: {column} = {float(values[i])} for job "
+                f"{table['job_key'].iloc[i]!r} lies outside [{low}, {high}]; move the results "
+                "folder's damaged file away or rerun into a new --out"
+            )
+
+
+def _write(table: pd.DataFrame, path: Path) -> None:
+    """Parquet with page checksums (they catch flipped bits in the values) and the column
+    names recorded in the footer (a flipped bit in a name is caught too)."""
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    metadata = {**(arrow.schema.metadata or {}), COLUMNS_KEY: json.dumps(arrow.column_names)}
+    pq.write_table(arrow.replace_schema_metadata(metadata), path, write_page_checksum=True)
 
 
 class ResultsStore:
@@ -53,7 +90,7 @@ class ResultsStore:
         for row in rows:
             key, failed = row["job_key"], row.get("status") == "failed"
             with atomic_path(self._job_file(key, failed)) as tmp:
-                pd.DataFrame([row]).to_parquet(tmp, index=False)
+                _write(pd.DataFrame([row]), tmp)
             if not failed:  # a retried job that now succeeds replaces its failure
                 self._job_file(key, True).unlink(missing_ok=True)
 
@@ -65,7 +102,7 @@ class ResultsStore:
                 return 0
             table = self._merge(self._read_compacted(), [self._read_file(p) for p in parts])
             with atomic_path(self.path) as tmp:
-                table.to_parquet(tmp, index=False)
+                _write(table, tmp)
             for p in parts:
                 p.unlink(missing_ok=True)
             return len(parts)
@@ -75,7 +112,9 @@ class ResultsStore:
         """All rows so far as one table (an empty frame when nothing is stored)."""
         with self._lock(shared=True):  # a compaction does not move rows under our feet
             parts = [self._read_file(p) for p in self._job_files()]
-            return self._merge(self._read_compacted(), parts)
+            table = self._merge(self._read_compacted(), parts)
+        check_ranges(table, self.root)
+        return table
 
     def finished(self) -> set[str]:
         """Keys of the jobs stored as done; failed jobs are not, so a rerun retries them
@@ -113,7 +152,15 @@ class ResultsStore:
     @staticmethod
     def _read_file(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
         try:
-            return pd.read_parquet(path, columns=columns)
+            table = pq.read_table(path, columns=columns, page_checksum_verification=True)
+            recorded = (table.schema.metadata or {}).get(COLUMNS_KEY)
+            if (
+                recorded is not None
+                and columns is None
+                and json.loads(recorded) != table.column_names
+            ):
+                raise ValueError("its column names differ from those recorded when it was written")
+            return table.to_pandas()
         except Exception as exc:
             raise DataFileError(
                 f"results file {path} is unreadable ({type(exc).__name__}: {exc}); move that "
