@@ -12,6 +12,7 @@ import inspect
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from spdbench import __version__, plugins
-from spdbench.errors import JobsFailedError, NotYetImplementedError, SpdbenchError
+from spdbench.errors import JobsFailedError, NotYetImplementedError, SpdbenchError, shorten
 from spdbench.progress import err_console, progress_bar
 
 # Wide enough for the result tables when output goes to a file or a CI log.
@@ -645,9 +646,9 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print("spdbench: aborted")
         sys.exit(130)
     except SpdbenchError as exc:
-        if debug:
-            raise
-        click.echo(f"spdbench: error: {exc}", err=True)
+        if debug:  # the traceback, but the same exit code: --debug changes what is shown
+            traceback.print_exc()
+        click.echo(f"spdbench: error: {shorten(str(exc), 2000)}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo(

@@ -1,6 +1,14 @@
 """Errors a user can act on. The CLI prints them in one line and exits with `exit_code`."""
 
 
+def shorten(text: str, limit: int = 300) -> str:
+    """`text` cut to `limit` characters, saying how much was left out (long inputs echoed
+    back in a message would bury it)."""
+    return (
+        text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
+    )
+
+
 class SpdbenchError(Exception):
     """Base of all errors caused by input the user can fix (exit code 2)."""
 

@@ -31,9 +31,11 @@ def runs_file(tmp_path: Path, synthetic: SyntheticSlopeOracle) -> Path:
 
 @pytest.fixture(autouse=True)
 def user_data(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own empty user data folder: none reads or writes the real one."""
+    """Every test gets its own empty user data folder and working directory: none reads or
+    writes the real data folder, and default output folders (results/) land in a temp dir."""
     root = tmp_path_factory.mktemp("user-data")
     monkeypatch.setenv("SPDBENCH_DATA", str(root))
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     return root
 
 

@@ -127,3 +127,62 @@ def test_a_failing_predictor_fails_only_its_own_jobs(tmp_path, cli, monkeypatch)
     assert r.code == 0, r.err
     assert sorted(seen) == ["nan"] * 3 + ["raises"] * 3
     assert (ResultsStore(out).read()["status"] == "ok").all()
+
+
+def _bad_inputs(tmp: Path) -> dict:
+    """name -> (command line, fragment of the one-line error); files they need are made here."""
+    (tmp / "a-file").write_text("not a folder")
+    (tmp / "seven.toml").write_text('[compare]\nbenchmark = 7\npredictors = "knn"\n')
+    import pandas as pd
+
+    (tmp / "other").mkdir()
+    pd.DataFrame({"x": [1, 2]}).to_parquet(tmp / "other" / "results.parquet")
+    return {
+        "unwritable --out": (["compare", "-b", "synthetic-slope", "-p", "random", "--seeds", "1",
+                              "--out", str(tmp / "a-file" / "out")], "cannot write results"),
+        "cell id beyond int64": (["benchmarks", "query", "nas-bench-nlp-wt2", "nlp-" + "9" * 30],
+                                 "is not a cell id"),
+        "benchmark = 7 in TOML": (["compare", "--config", str(tmp / "seven.toml")],
+                                  "benchmark must be a name, got 7"),
+        "report of foreign parquet": (["report", str(tmp / "other")],
+                                      "does not hold compare results"),
+        "a billion seeds": (["compare", "-b", "synthetic-slope", "-p", "random", "--seeds",
+                             "1000000000"], "seeds must be between 1 and 10,000"),
+        "duplicate train sizes": (["compare", "-b", "synthetic-slope", "-p", "random",
+                                   "--train-sizes", "10,10"], "listed twice"),
+        "a 14 TiB slope grid": (["groundtruth", "sigmoid-slope", "--slopes", "0.01:2:1e-12"],
+                                "at most 10,000"),
+        "a huge argument": (["benchmarks", "query", "synthetic-slope", "x" * 126_000],
+                            "more characters"),
+        "workers zero": (["compare", "-b", "synthetic-slope", "-p", "random", "--workers", "0"],
+                         "workers must be a positive integer"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["unwritable --out", "cell id beyond int64", "benchmark = 7 in TOML",
+     "report of foreign parquet", "a billion seeds", "duplicate train sizes",
+     "a 14 TiB slope grid", "a huge argument", "workers zero"],
+)  # fmt: skip
+def test_bad_input_is_one_short_line_and_exit_2(case, cli, tmp_path):
+    args, fragment = _bad_inputs(tmp_path)[case]
+    r = cli(*args)
+    lines = [ln for ln in r.err.strip().splitlines() if ln.strip()]
+    assert r.code == 2 and len(lines) == 1 and fragment in lines[0], (r.code, r.err[:500])
+    assert len(lines[0]) < 2200  # long inputs are shortened, never echoed whole
+
+
+def test_a_missing_data_folder_is_named(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPDBENCH_DATA", str(tmp_path / "nowhere"))
+    r = cli("compare", "-b", "my-benchmark", "-p", "knn")
+    assert r.code == 2 and f"your data folder {tmp_path / 'nowhere'} does not exist" in r.err
+
+
+def test_catalog_paths_stay_in_their_folder(cli, user_data):
+    import json
+
+    record = {"name": "escape", "file": "../../../etc/passwd", "sha256": "0" * 64, "bytes": 1}
+    (user_data / "catalog.json").write_text(json.dumps({"schema": 2, "benchmarks": [record]}))
+    r = cli("benchmarks", "query", "escape", "1")
+    assert r.code == 2 and "not a plain file name" in r.err

@@ -33,6 +33,7 @@ from spdbench.oracles.cached_runs import CachedRuns, write_cached_runs
 from spdbench.spaces.slope import SlopeSpace
 from spdbench.torch_utils import resolve_device
 
+MAX_SLOPES = 10_000
 PAPER_SLOPES = tuple(float(v) for v in np.round(np.arange(41) * 0.05 + 0.01, 2))
 METRICS = {
     m.name: m
@@ -92,13 +93,20 @@ def parse_slopes(text: str) -> tuple[float, ...]:
             start, stop, step = (float(v) for v in text.split(":"))
             if step <= 0 or stop < start:
                 raise ValueError("need STEP > 0 and STOP >= START")
-            values = start + step * np.arange(int(np.floor((stop - start) / step + 1e-9)) + 1)
+            count = int(np.floor((stop - start) / step + 1e-9)) + 1
+            if count > MAX_SLOPES:  # checked before allocating: 1e-12 steps would need TiBs
+                raise ValueError(f"{count:,} slopes; at most {MAX_SLOPES:,}")
+            values = start + step * np.arange(count)
         else:
             values = np.array([float(v) for v in text.split(",") if v.strip()])
     except ValueError as exc:
         raise ConfigError(
             f"cannot read slopes {text!r} ({exc}); use START:STOP:STEP or a,b,c"
         ) from exc
+    if len(values) > MAX_SLOPES:
+        raise ConfigError(
+            f"slopes {text!r} give {len(values):,} slopes; at most {MAX_SLOPES:,} (a coarser STEP?)"
+        )
     return tuple(float(v) for v in np.round(values, 6))
 
 

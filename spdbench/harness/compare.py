@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from spdbench import provenance
+from spdbench.errors import shorten
 from spdbench.harness.metrics import mean_ci, ranking_metrics
 from spdbench.harness.plan import ComparePlan, Job
 from spdbench.harness.store import ResultsStore
@@ -119,13 +120,6 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
         "status": "ok",
         "error": "",
     }
-
-
-def shorten(text: str, limit: int = 300) -> str:
-    """`text` cut to `limit` characters, saying how much was left out."""
-    return (
-        text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
-    )
 
 
 def failed_jobs(rows: pd.DataFrame) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from spdbench.harness.protocols import Protocol, protocol_for
 from spdbench.oracles.base import Metric, Oracle
 from spdbench.oracles.catalog import BenchmarkRecord, Catalog
 from spdbench.predictors.base import Predictor
+
+MAX_SEEDS = 10_000  # replicates per run; more belongs in several runs
+MAX_ARCHS = 1_000_000  # architectures in a train or test set
 
 # Options that say how to run, not what to compute: not part of the config or its hash.
 RUN_OPTIONS = ("out", "workers")
@@ -42,16 +46,30 @@ class CompareConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        for key in ("benchmark", "protocol"):
+            if not isinstance(getattr(self, key), str):
+                raise ConfigError(f"{key} must be a name, got {getattr(self, key)!r}")
+        if self.metric is not None and not isinstance(self.metric, str):
+            raise ConfigError(f"metric must be a name, got {self.metric!r}")
+        if not all(isinstance(p, str) for p in self.predictors):
+            raise ConfigError(f"predictors must be names, got {list(self.predictors)!r}")
         if not self.predictors:
             raise ConfigError("name at least one predictor (--predictors a,b,...)")
         if len(set(self.predictors)) != len(self.predictors):
             raise ConfigError(f"predictors are listed twice: {','.join(self.predictors)}")
-        if self.seeds < 1:
-            raise ConfigError(f"seeds must be at least 1, got {self.seeds}")
-        if self.train_sizes is not None and (not self.train_sizes or min(self.train_sizes) < 2):
-            raise ConfigError(f"train sizes must be at least 2, got {self.train_sizes}")
-        if self.test_size is not None and self.test_size < 2:
-            raise ConfigError(f"test size must be at least 2, got {self.test_size}")
+        if not 1 <= self.seeds <= MAX_SEEDS:
+            raise ConfigError(f"seeds must be between 1 and {MAX_SEEDS:,}, got {self.seeds}")
+        if self.train_sizes is not None:
+            if not self.train_sizes or min(self.train_sizes) < 2:
+                raise ConfigError(f"train sizes must be at least 2, got {self.train_sizes}")
+            if len(set(self.train_sizes)) != len(self.train_sizes):
+                raise ConfigError(f"train sizes are listed twice: {list(self.train_sizes)}")
+            if max(self.train_sizes) > MAX_ARCHS:
+                raise ConfigError(f"train sizes must be at most {MAX_ARCHS:,}")
+        if self.test_size is not None and not 2 <= self.test_size <= MAX_ARCHS:
+            raise ConfigError(
+                f"test size must be between 2 and {MAX_ARCHS:,}, got {self.test_size}"
+            )
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> CompareConfig:
@@ -268,6 +286,8 @@ def plan_compare(
         workers = auto_workers(
             predictors.values(), config.seeds * len(train_sizes) * len(predictors)
         )
+    out = Path(out) if out else Path("results") / f"compare-{Path(config.benchmark).stem}"
+    _check_writable(out)
     return ComparePlan(
         config=config,
         record=record,
@@ -278,7 +298,7 @@ def plan_compare(
         fidelity=fidelity,
         train_sizes=tuple(train_sizes),
         having=having,
-        out=Path(out) if out else Path("results") / f"compare-{Path(config.benchmark).stem}",
+        out=out,
         workers=workers,
     )
 
@@ -290,6 +310,17 @@ def auto_workers(predictors: Iterable[type[Predictor]], jobs: int) -> int:
     if not any(cls.parallel for cls in predictors):
         return 1
     return max(1, min(os.cpu_count() or 1, jobs))
+
+
+def _check_writable(out: Path) -> None:
+    """Create the results folder now, so an unwritable one fails before any work starts."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write results to {out} ({exc.strerror or exc}); choose another --out"
+        ) from exc
 
 
 def _predictor_class(name: str) -> type[Predictor]:

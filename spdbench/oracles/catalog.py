@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from spdbench import plugins
-from spdbench.errors import ChecksumError, DataFileError, UnknownNameError
+from spdbench.errors import ChecksumError, DataFileError, UnknownNameError, shorten
 from spdbench.io import sha256_file, write_json_atomic
 from spdbench.oracles.base import Metric, Oracle
 from spdbench.oracles.cached_runs import CachedRuns, CachedRunsOracle, write_cached_runs
@@ -111,6 +111,13 @@ class BenchmarkRecord:
         unknown = set(raw) - set(cls.STORED)
         if unknown:
             raise TypeError(f"unknown field(s) {', '.join(sorted(unknown))}")
+        file = raw.get("file")
+        if file is not None and (
+            not isinstance(file, str) or Path(file).name != file or file in ("", ".", "..")
+        ):
+            raise ValueError(
+                f"file {file!r} of {raw.get('name')!r} is not a plain file name in the folder"
+            )
         data = dict(raw)
         data["fidelities"] = tuple(int(e) for e in data.get("fidelities", ()))
         data["arch_info"] = tuple(data.get("arch_info", ()))
@@ -222,10 +229,15 @@ class Catalog:
     def get(self, name: str) -> BenchmarkRecord:
         """The record called `name`; UnknownNameError listing the known ones."""
         if name not in self._records:
+            missing = (
+                f"; your data folder {self.user_dir} does not exist (check $SPDBENCH_DATA)"
+                if not self.user_dir.is_dir()
+                else ""
+            )
             raise UnknownNameError(
-                f"unknown benchmark {name!r}; available: {', '.join(self.names()) or '(none)'} "
-                "(or a path to a cached-runs .h5 file; `spdbench benchmarks list --all` also "
-                "shows those you can convert)"
+                f"unknown benchmark {shorten(repr(name), 80)}; available: "
+                f"{', '.join(self.names()) or '(none)'} (or a path to a cached-runs .h5 file; "
+                f"`spdbench benchmarks list --all` also shows those you can convert){missing}"
             )
         return self._records[name]
 

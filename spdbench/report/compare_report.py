@@ -159,6 +159,15 @@ def write_report(
         raise DataFileError(
             f"{results} holds no results; run `spdbench compare --out {results}` first"
         )
+    missing = sorted(
+        {"job_key", "config_hash", "benchmark", "predictor", "train_size", "finished_at"}
+        - set(rows.columns)
+    )
+    if missing:
+        raise DataFileError(
+            f"{results} does not hold compare results (no column {', '.join(missing)}); "
+            "point `spdbench report` at a folder written by `spdbench compare`"
+        )
     config_hash = config_hash or latest_config(rows)
     rows = rows[rows["config_hash"] == config_hash].reset_index(drop=True)
     if rows.empty:

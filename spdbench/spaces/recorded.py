@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from spdbench.arrays import sorted_lookup
-from spdbench.errors import ArchitectureError, InvalidInputError
+from spdbench.errors import ArchitectureError, InvalidInputError, shorten
 from spdbench.spaces.base import SearchSpace
 
 
@@ -69,9 +69,9 @@ class RecordedCellSpace(SearchSpace):
         out = []
         for text in texts:
             t = text.strip().removeprefix(self.prefix)
-            if not t.lstrip("-").isdigit():
+            if not t.lstrip("-").isdigit() or len(t) > 18:  # int64 holds 18 digits safely
                 raise ArchitectureError(
-                    f"{text!r} is not a cell id like {self.prefix}{self.ids[0]}"
+                    f"{shorten(repr(text), 60)} is not a cell id like {self.prefix}{self.ids[0]}"
                 )
             out.append(int(t))
         return self.as_genotypes(np.array(out, dtype=np.int64)[:, None])
