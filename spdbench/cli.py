@@ -88,6 +88,14 @@ def cli(debug: bool) -> None:
     help="Master seed; every split and predictor seed derives from it.",
 )
 @click.option(
+    "--job-timeout",
+    type=float,
+    default=3600,
+    show_default=True,
+    help="Seconds a predictor may spend on one job's fit and predict; a job over it is stored "
+    "as failed and the others go on.",
+)
+@click.option(
     "--workers",
     default="auto",
     show_default=True,
@@ -107,7 +115,12 @@ def cli(debug: bool) -> None:
 )
 @click.pass_context
 def compare(
-    ctx: click.Context, config_file: Path | None, out: Path | None, workers: str, **options: Any
+    ctx: click.Context,
+    config_file: Path | None,
+    out: Path | None,
+    workers: str,
+    job_timeout: float,
+    **options: Any,
 ) -> None:
     """Rank architectures with each predictor and compare them with the ground truth.
 
@@ -123,12 +136,14 @@ def compare(
 
     explicit = {
         k
-        for k in [*options, "out", "workers"]
+        for k in [*options, "out", "workers", "job_timeout"]
         if ctx.get_parameter_source(k) != ParameterSource.DEFAULT
     }
     # bad names, metric, protocol or sizes fail here, before any progress output
     plan = resolve_compare(
-        {**options, "out": out, "workers": workers}, config_file=config_file, explicit=explicit
+        {**options, "out": out, "workers": workers, "job_timeout": job_timeout},
+        config_file=config_file,
+        explicit=explicit,
     )
 
     with progress_bar() as progress:

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import broken_predictors
 import pytest
 
 from spdbench.harness.store import ResultsStore
@@ -69,36 +70,19 @@ def test_two_runs_on_one_folder_keep_every_row(tmp_path):
     assert len(rows) == 30 and rows["job_key"].is_unique
 
 
+def _install(monkeypatch, **replace):
+    """Make the broken predictors installed plugins (by name), some replaced by others."""
+    from spdbench import plugins
+
+    real, fakes = plugins.load, {**broken_predictors.BY_NAME, **replace}
+    monkeypatch.setattr(plugins, "load", lambda kind, n: fakes.get(n) or real(kind, n))
+
+
 def test_a_failing_predictor_fails_only_its_own_jobs(tmp_path, cli, monkeypatch):
     """A plugin that raises in fit, and one that predicts NaN: their jobs are stored as failed
     rows with the error, every other job finishes, the report lists them, exit code 4; a rerun
     retries exactly the failed jobs."""
-    import numpy as np
-
-    from spdbench import plugins
-    from spdbench.predictors.base import Predictor
-
-    class RaisesInFit(Predictor):
-        name, description = "raises", "raises in fit"
-
-        def _fit(self, archs, scores, context):
-            raise ValueError("my plugin's bug")
-
-        def _predict(self, archs, context):
-            return np.zeros(len(archs))
-
-    class PredictsNaN(RaisesInFit):
-        name, description = "nan", "predicts NaN"
-
-        def _fit(self, archs, scores, context):
-            pass
-
-        def _predict(self, archs, context):
-            return np.full(len(archs), np.nan)
-
-    real = plugins.load
-    fakes = {"raises": RaisesInFit, "nan": PredictsNaN}
-    monkeypatch.setattr(plugins, "load", lambda kind, n: fakes.get(n) or real(kind, n))
+    _install(monkeypatch)
     out = tmp_path / "out"
     args = ["compare", "-b", "synthetic-slope", "-p", "raises,knn,nan", "--seeds", "3",
             "--test-size", "20", "--workers", "1", "--out", str(out)]  # fmt: skip
@@ -111,15 +95,12 @@ def test_a_failing_predictor_fails_only_its_own_jobs(tmp_path, cli, monkeypatch)
     assert rows[rows.predictor == "nan"]["error"].str.contains("NaN").all()
     report = (out / "report.md").read_text()
     assert "## Failed jobs" in report and "| raises | 3 | ValueError: my plugin's bug |" in report
-    # the plugin is fixed: a rerun retries the failed jobs only
-    fakes["raises"] = type(
-        "Fixed", (PredictsNaN,), {"_predict": lambda s, a, c: np.arange(len(a), dtype=float)}
-    )
-    fakes["nan"] = fakes["raises"]
-    seen = []
+    # the plugins are fixed: a rerun retries the failed jobs only
+    fixed = broken_predictors.Fixed
+    _install(monkeypatch, raises=fixed, nan=fixed)
     from spdbench.harness import compare
 
-    real_run = compare.run_job
+    seen, real_run = [], compare.run_job
     monkeypatch.setattr(
         compare, "run_job", lambda plan, job: seen.append(job.predictor) or real_run(plan, job)
     )
@@ -186,3 +167,59 @@ def test_catalog_paths_stay_in_their_folder(cli, user_data):
     (user_data / "catalog.json").write_text(json.dumps({"schema": 2, "benchmarks": [record]}))
     r = cli("benchmarks", "query", "escape", "1")
     assert r.code == 2 and "not a plain file name" in r.err
+
+
+def test_flipped_bits_in_cached_runs_error_clearly_or_change_nothing(runs_file):
+    """300 single-bit flips in a small cached-runs file: each one is a one-line data error
+    (checksums, validation, h5py's own errors mapped to DataFileError) or changes nothing a
+    query returns (metrics, cost, directions, default metric, fidelities)."""
+    import numpy as np
+
+    from spdbench.errors import SpdbenchError
+    from spdbench.oracles.cached_runs import CachedRunsOracle
+
+    def seen(oracle):
+        q = oracle.query(oracle.enumerate(), charge=False)
+        return (
+            {k: v.tolist() for k, v in q.metrics.items()},
+            q.cost.tolist(),
+            {m.name: (m.higher_is_better, m.unit) for m in oracle.metrics.values()},
+            oracle.default_metric,
+            oracle.epochs.tolist(),
+        )
+
+    clean, want = runs_file.read_bytes(), seen(CachedRunsOracle.from_file(runs_file))
+    rng = np.random.default_rng(0)
+    outcomes = {"error": 0, "unchanged": 0}
+    for _ in range(300):
+        damaged = bytearray(clean)
+        damaged[rng.integers(len(damaged))] ^= 1 << int(rng.integers(8))
+        runs_file.write_bytes(bytes(damaged))
+        try:
+            got = seen(CachedRunsOracle.from_file(runs_file))
+        except SpdbenchError:
+            outcomes["error"] += 1
+            continue
+        assert got == want, "a flipped bit changed what the oracle answers, silently"
+        outcomes["unchanged"] += 1
+    assert outcomes["error"] > 100, outcomes
+
+
+def test_a_hanging_predictor_times_out_alone(tmp_path, cli, monkeypatch):
+
+    _install(monkeypatch)
+    t0 = time.monotonic()
+    r = cli("compare", "-b", "synthetic-slope", "-p", "hangs,random", "--seeds", "2",
+            "--test-size", "20", "--job-timeout", "0.5", "--out", str(tmp_path / "out"))  # fmt: skip
+    assert r.code == 4 and "timed out after 0.5 s" in r.err and time.monotonic() - t0 < 30
+    rows = ResultsStore(tmp_path / "out").read()
+    assert (rows[rows.predictor == "random"]["status"] == "ok").sum() == 2
+
+
+def test_a_predictor_that_ends_its_worker_is_a_clear_error(tmp_path, cli, monkeypatch):
+
+    _install(monkeypatch)
+    r = cli("compare", "-b", "synthetic-slope", "-p", "random,exits", "--seeds", "2",
+            "--test-size", "20", "--workers", "2", "--out", str(tmp_path / "out"))  # fmt: skip
+    assert r.code == 4 and "a worker process died" in r.err and "exits" in r.err
+    assert "internal error" not in r.err

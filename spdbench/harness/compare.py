@@ -16,16 +16,18 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any
 
 import pandas as pd
 
 from spdbench import provenance
-from spdbench.errors import shorten
+from spdbench.errors import JobsFailedError, shorten
 from spdbench.harness.metrics import mean_ci, ranking_metrics
 from spdbench.harness.plan import ComparePlan, Job
 from spdbench.harness.store import ResultsStore
@@ -71,16 +73,17 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
         "predictor": job.predictor,
     }
     try:
-        predictor: Predictor = cls(seed=seed) if "seed" in cls.param_names() else cls()
-        sim0 = oracle.clock.seconds
-        t0 = time.perf_counter()
-        predictor.fit(train, train_scores, context)
-        fit_s = time.perf_counter() - t0
-        sim1 = oracle.clock.seconds
-        t1 = time.perf_counter()
-        predicted = predictor.predict(test, context)
-        predict_s = time.perf_counter() - t1
-        sim2 = oracle.clock.seconds
+        with _time_limit(plan.job_timeout):
+            predictor: Predictor = cls(seed=seed) if "seed" in cls.param_names() else cls()
+            sim0 = oracle.clock.seconds
+            t0 = time.perf_counter()
+            predictor.fit(train, train_scores, context)
+            fit_s = time.perf_counter() - t0
+            sim1 = oracle.clock.seconds
+            t1 = time.perf_counter()
+            predicted = predictor.predict(test, context)
+            predict_s = time.perf_counter() - t1
+            sim2 = oracle.clock.seconds
     except Exception as exc:  # the predictor's failure, not spdbench's: its job fails alone
         return {
             **common,
@@ -120,6 +123,31 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
         "status": "ok",
         "error": "",
     }
+
+
+class JobTimeoutError(Exception):
+    """A predictor spent longer than the job timeout on one job's fit and predict."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise JobTimeoutError inside the block after `seconds` (a SIGALRM timer: it interrupts
+    Python code and sleeps, not a single long native call; Unix main thread only)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not seconds or not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise JobTimeoutError(f"timed out after {seconds:g} s (--job-timeout)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def failed_jobs(rows: pd.DataFrame) -> pd.DataFrame:
@@ -204,10 +232,20 @@ def _execute(plan: ComparePlan, jobs: list[Job]) -> Iterable[dict[str, Any]]:
         initializer=_worker_init,
         initargs=(plan, os.getpid()),
     ) as pool:
-        futures = [pool.submit(_worker_run, job) for job in jobs]
+        futures = {pool.submit(_worker_run, job): job for job in jobs}
+        pending = set(futures)
         try:
             for fut in as_completed(futures):
-                yield fut.result()
+                row = fut.result()
+                pending.discard(fut)
+                yield row
+        except BrokenProcessPool as exc:
+            unfinished = sorted({futures[f].predictor for f in pending})
+            raise JobsFailedError(
+                "a worker process died (a predictor ended its process, e.g. with os._exit or a "
+                f"crash in native code) while running jobs of {', '.join(unfinished)}; every "
+                "finished job is stored: rerun without the culprit, or with --workers 1 to see it"
+            ) from exc
         except BaseException:
             for fut in futures:
                 fut.cancel()

@@ -28,7 +28,8 @@ MAX_SEEDS = 10_000  # replicates per run; more belongs in several runs
 MAX_ARCHS = 1_000_000  # architectures in a train or test set
 
 # Options that say how to run, not what to compute: not part of the config or its hash.
-RUN_OPTIONS = ("out", "workers")
+RUN_OPTIONS = ("out", "workers", "job_timeout")
+DEFAULT_JOB_TIMEOUT = 3600.0  # seconds of fit + predict before a job is failed
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ class ComparePlan:
     having: tuple[str, ...]  # per-architecture facts some predictor replays
     out: Path
     workers: int
+    job_timeout: float | None = DEFAULT_JOB_TIMEOUT  # None: no limit
 
     @property
     def config_hash(self) -> str:
@@ -246,9 +248,16 @@ def resolve_compare(
             what = "predictors" if key == "predictors" else "benchmarks"
             raise ConfigError(f"no {key} given: pass --{key} (see `spdbench {what} list`)")
     out, workers = raw.pop("out", None), raw.pop("workers", "auto")
+    job_timeout = raw.pop("job_timeout", DEFAULT_JOB_TIMEOUT)
     if isinstance(workers, str) and workers != "auto":
         workers = _as_int(workers, "workers")
-    return plan_compare(CompareConfig.from_dict(raw), out=out, workers=workers, catalog=catalog)
+    return plan_compare(
+        CompareConfig.from_dict(raw),
+        out=out,
+        workers=workers,
+        job_timeout=job_timeout,
+        catalog=catalog,
+    )
 
 
 def plan_compare(
@@ -256,6 +265,7 @@ def plan_compare(
     *,
     out: str | Path | None = None,
     workers: int | str = "auto",
+    job_timeout: float | None = DEFAULT_JOB_TIMEOUT,
     catalog: Catalog | None = None,
 ) -> ComparePlan:
     """Resolve `config` against the catalog and check it (see `resolve_compare`)."""
@@ -263,6 +273,13 @@ def plan_compare(
         isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
     ):
         raise ConfigError(f"workers must be a positive integer or 'auto', got {workers!r}")
+    if job_timeout is not None:
+        try:
+            job_timeout = float(job_timeout)
+        except (TypeError, ValueError):
+            raise ConfigError(f"job timeout must be seconds, got {job_timeout!r}") from None
+        if not job_timeout > 0:
+            raise ConfigError(f"job timeout must be positive, got {job_timeout!r}")
     catalog = catalog or Catalog()
     record, oracle = catalog.resolve(config.benchmark)
     predictors = {name: _predictor_class(name) for name in config.predictors}
@@ -300,6 +317,7 @@ def plan_compare(
         having=having,
         out=out,
         workers=workers,
+        job_timeout=job_timeout,
     )
 
 

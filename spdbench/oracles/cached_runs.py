@@ -266,7 +266,7 @@ def _read_verified(path: str | os.PathLike, verify: bool) -> tuple[CachedRuns, s
                 arch_info=_group(f, "arch_info"),
                 arch_info_meta=json.loads(attrs.get("arch_info", "{}")),
             )
-    except (OSError, KeyError, ValueError, TypeError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:  # h5py: all of them
         if isinstance(exc, DataFileError):
             raise
         raise DataFileError(
