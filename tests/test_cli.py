@@ -59,11 +59,11 @@ def test_corrupt_data_file(cli, data_dir, tmp_path):
 
 def test_wrong_schema_version(cli, runs_file):
     with h5py.File(runs_file, "a") as f:
-        f.attrs["schema_version"] = 3
+        f.attrs["schema_version"] = 4
     _one_line_error(
         cli("benchmarks", "query", str(runs_file), "0.51"),
-        "schema version 3",
-        "reads versions 1, 2",
+        "schema version 4",
+        "reads versions 1, 2, 3",
     )
 
 

@@ -223,3 +223,18 @@ def test_a_predictor_that_ends_its_worker_is_a_clear_error(tmp_path, cli, monkey
             "--test-size", "20", "--workers", "2", "--out", str(tmp_path / "out"))  # fmt: skip
     assert r.code == 4 and "a worker process died" in r.err and "exits" in r.err
     assert "internal error" not in r.err
+
+
+def test_editing_a_metric_direction_is_caught(runs_file, cli):
+    """The content checksum covers the arrays; the meaning checksum covers the attributes that
+    change results: flipping higher_is_better used to change regret with the checksum intact."""
+    import json
+
+    import h5py
+
+    with h5py.File(runs_file, "a") as f:
+        metrics = json.loads(f.attrs["metrics"])
+        metrics["valid_acc"]["higher_is_better"] = False
+        f.attrs["metrics"] = json.dumps(metrics)
+    r = cli("benchmarks", "query", str(runs_file), "0.51")
+    assert r.code == 2 and "metric directions, units" in r.err

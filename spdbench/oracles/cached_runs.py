@@ -1,11 +1,11 @@
 """The cached-runs format (HDF5) and the oracle that replays it.
 
-One file per benchmark. Schema version 2 (version 1 files, without the optional groups
-/seed_mean and /arch_info, are read unchanged)::
+One file per benchmark. Schema version 3 (version 2 files lack `meaning_checksum`, version 1
+files also the optional groups /seed_mean and /arch_info; both are read unchanged)::
 
     /                      attributes (all strings; JSON where noted)
         format             "spdbench-cached-runs"
-        schema_version     2 (int)
+        schema_version     3 (int)
         benchmark          benchmark name, e.g. "sigmoid-slope-fmnist"
         description        one line
         space              JSON {"name": registered space name, "config": {...kwargs}}
@@ -16,6 +16,8 @@ One file per benchmark. Schema version 2 (version 1 files, without the optional 
         versions           JSON: package versions of the generator
         created            ISO-8601 UTC time
         checksum           "sha256:<hex>" of the content (see `content_checksum`)
+        meaning_checksum   "sha256:<hex>" of the attributes that change results (schema 3;
+                           see `meaning_checksum`)
     /archs                 (n_archs, dims)            genotypes of the space, unique rows
     /seeds                 (n_seeds,) int64           seed of each run
     /epochs                (n_epochs,) int64          recorded epochs (fidelities), increasing
@@ -60,8 +62,8 @@ from spdbench.spaces import SearchSpace, space_from_config
 
 FORMAT = "spdbench-cached-runs"
 DENSE_MAX = 1 << 24  # spaces up to this size get a direct genotype -> row table
-SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 @dataclass
@@ -126,6 +128,20 @@ class CachedRuns:
             digest.update(f"{name}|{a.dtype.str}|{a.shape}\n".encode())
             digest.update(a.tobytes())
         return "sha256:" + digest.hexdigest()
+
+    def meaning_checksum(self) -> str:
+        """sha256 over the attributes that change results: the benchmark name, the space and
+        its configuration, each metric's direction and unit, the default metric."""
+        meaning = {
+            "benchmark": self.benchmark,
+            "space": {"name": self.space.name, "config": self.space.config()},
+            "metrics": {
+                k: [m.higher_is_better, m.unit] for k, m in sorted(self.metric_info.items())
+            },
+            "default_metric": self.default_metric,
+        }
+        blob = json.dumps(meaning, sort_keys=True, separators=(",", ":")).encode()
+        return "sha256:" + hashlib.sha256(blob).hexdigest()
 
     def validate(self) -> None:
         """Shapes and contents consistent with the schema; raises DataFileError."""
@@ -194,6 +210,7 @@ def write_cached_runs(path: str | os.PathLike, runs: CachedRuns) -> str:
         "versions": json.dumps(runs.versions, default=str),
         "created": runs.created or _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "checksum": checksum,
+        "meaning_checksum": runs.meaning_checksum(),
         "arch_info": json.dumps(
             {k: runs.arch_info_meta.get(k, {}) for k in sorted(runs.arch_info)}
         ),
@@ -218,7 +235,7 @@ def _read_verified(path: str | os.PathLike, verify: bool) -> tuple[CachedRuns, s
     if not path.is_file():
         raise DataFileError(
             f"cached-runs file {path} does not exist; generate it with `spdbench groundtruth` "
-            "or restore it from the repository's data/ folder"
+            "or convert it with `spdbench data convert`"
         )
     try:
         with h5py.File(path, "r") as f:
@@ -271,7 +288,7 @@ def _read_verified(path: str | os.PathLike, verify: bool) -> tuple[CachedRuns, s
             raise
         raise DataFileError(
             f"{path} is corrupt or truncated ({type(exc).__name__}: {exc}); "
-            "regenerate it or restore it from the repository's data/ folder"
+            "regenerate it (or reinstall spdbench, for a shipped benchmark)"
         ) from exc
     runs.validate()
     actual = None
@@ -281,6 +298,12 @@ def _read_verified(path: str | os.PathLike, verify: bool) -> tuple[CachedRuns, s
             raise ChecksumError(
                 f"{path} content checksum {actual} does not match the recorded "
                 f"{attrs.get('checksum')}: the file was modified or damaged; regenerate it"
+            )
+        recorded = attrs.get("meaning_checksum")  # schema 3; older files do not record it
+        if (recorded is not None or version >= 3) and recorded != runs.meaning_checksum():
+            raise ChecksumError(
+                f"{path}: its attributes that change results (metric directions, units, space, "
+                "default metric) were modified or damaged; regenerate it"
             )
     return runs, actual
 
