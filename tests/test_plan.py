@@ -90,3 +90,41 @@ def test_what_the_config_determines_fails_before_any_worker_starts(tmp_path):
     with pytest.raises(ConfigError, match=r"petri-dish needs motif-networks.*'nb201'"):
         plan_compare(CompareConfig("nb201-cifar10", ("petri-dish", "random")), out=tmp_path / "o")
     assert not (tmp_path / "o").exists()  # no run record without results
+
+
+def test_a_rerun_with_fewer_predictors_reuses_their_jobs(tmp_path, cli, monkeypatch):
+    """Job keys do not depend on the other predictors of a run; zero-cost predictors, which
+    restrict every split to scored cells, are part of what a key depends on."""
+    from spdbench.harness import compare
+
+    out = tmp_path / "out"
+    base = ["compare", "-b", "synthetic-slope", "--seeds", "2", "--test-size", "20",
+            "--workers", "1", "--out", str(out)]  # fmt: skip
+    assert cli(*base, "-p", "knn,random,nn-surrogate").code == 0
+    seen, real = [], compare.run_job
+    monkeypatch.setattr(compare, "run_job", lambda plan, job: seen.append(job) or real(plan, job))
+    r = cli(*base, "-p", "random,knn")
+    assert r.code == 0 and seen == []  # every job reused
+    assert "knn" in r.out and "nn-surrogate" not in r.out
+    report = (out / "report.md").read_text()  # the report of the subset shows the subset
+    assert "| knn |" in report and "| random |" in report and "nn-surrogate" not in report
+    assert cli("report", str(out)).code == 0
+    assert "nn-surrogate" not in (out / "report.md").read_text()
+
+
+def test_old_stores_keep_being_reused_and_reported(tmp_path, runs_file):
+    """Rows stored under the former keys (config hash in front) count as the same jobs."""
+    from spdbench.harness.compare import run_compare
+    from spdbench.harness.store import ResultsStore
+
+    config = CompareConfig("synthetic-slope", ("knn",), seeds=2, test_size=20)
+    plan = plan_compare(config, out=tmp_path, workers=1)
+    rows = run_compare(plan)
+    store = ResultsStore(tmp_path)
+    legacy = {j.key: j.legacy_key for j in plan.jobs()}
+    old = rows.assign(job_key=rows["job_key"].map(legacy))
+    store.path.unlink()
+    store.append(old.to_dict("records"))
+    store.compact()
+    again = run_compare(plan)  # nothing recomputed, the old rows are this config's rows
+    assert list(again["job_key"]) == list(old["job_key"])

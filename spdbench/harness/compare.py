@@ -29,7 +29,7 @@ import pandas as pd
 from spdbench import provenance
 from spdbench.errors import JobsFailedError, shorten
 from spdbench.harness.metrics import mean_ci, ranking_metrics
-from spdbench.harness.plan import ComparePlan, Job
+from spdbench.harness.plan import ComparePlan, Job, select_jobs
 from spdbench.harness.store import ResultsStore
 from spdbench.io import write_json_atomic
 from spdbench.oracles.base import train_ground_truth
@@ -172,7 +172,7 @@ def run_compare(
     write_json_atomic(plan.out / "runs" / f"{plan.config_hash}.json", plan.record_json())
     jobs = plan.jobs()
     done = store.finished()
-    todo = [j for j in jobs if j.key not in done]
+    todo = [j for j in jobs if j.key not in done and j.legacy_key not in done]
     if on_start:
         on_start(len(jobs), len(jobs) - len(todo))
     try:
@@ -182,8 +182,7 @@ def run_compare(
                 on_done(row)
     finally:
         store.compact()
-    df = store.read()
-    return df[df["config_hash"] == plan.config_hash].reset_index(drop=True)
+    return select_jobs(store.read(), jobs)
 
 
 def die_with_parent(parent: int) -> None:

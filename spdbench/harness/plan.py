@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from spdbench import plugins, provenance
 from spdbench.errors import ConfigError
@@ -87,7 +88,7 @@ class CompareConfig:
             for key in ("predictors", "train_sizes"):
                 if isinstance(data.get(key), str):
                     data[key] = [p.strip() for p in data[key].split(",") if p.strip()]
-                if key in data:
+                if data.get(key) is not None:
                     data[key] = tuple(data[key])
             if data.get("train_sizes") is not None:
                 data["train_sizes"] = tuple(_as_int(v, "train_sizes") for v in data["train_sizes"])
@@ -154,12 +155,70 @@ class Job:
     predictor: str
     replicate: int
     train_size: int
-    config_hash: str
+    config_hash: str  # the run's whole config (recorded in the job's row)
+    split_hash: str  # what fixes the job's numbers: the config without the predictor list
 
     @property
     def key(self) -> str:
-        """The store's key: config hash / predictor / replicate / train size."""
+        """The store's key: split hash / predictor / replicate / train size. It does not depend
+        on the other predictors of the run, so a rerun with fewer of them reuses their jobs."""
+        return f"{self.split_hash}/{self.predictor}/r{self.replicate}/n{self.train_size}"
+
+    @property
+    def legacy_key(self) -> str:
+        """The key stores written before the split hash used (config hash in front)."""
         return f"{self.config_hash}/{self.predictor}/r{self.replicate}/n{self.train_size}"
+
+
+def split_hash(config: CompareConfig, having: tuple[str, ...]) -> str:
+    """Hash of what fixes a job's numbers apart from its predictor: the config without the
+    predictor list, plus the per-architecture facts the splits keep to (zero-cost predictors
+    restrict splits to scored architectures, so they change every predictor's split)."""
+    fields = {k: v for k, v in config.to_dict().items() if k != "predictors"}
+    return provenance.config_hash({**fields, "having": list(having)})
+
+
+def jobs_of(
+    config: CompareConfig, train_sizes: Iterable[int], having: tuple[str, ...]
+) -> list[Job]:
+    """All jobs of a config, in a fixed order."""
+    h, s = config.hash(), split_hash(config, having)
+    return [
+        Job(p, r, n, h, s)
+        for n in train_sizes
+        for r in range(config.seeds)
+        for p in config.predictors
+    ]
+
+
+def select_jobs(rows: pd.DataFrame, jobs: list[Job]) -> pd.DataFrame:
+    """The stored rows of `jobs` (by key, or by the legacy key of older stores; the current
+    key wins where both are stored), in the store's order."""
+    if rows.empty:
+        return rows
+    current = {j.key: i for i, j in enumerate(jobs)}
+    legacy = {j.legacy_key: i for i, j in enumerate(jobs)}
+    job = rows["job_key"].map(current)
+    is_current = job.notna()
+    job = job.fillna(rows["job_key"].map(legacy))
+    keep = job.notna()
+    chosen = (
+        pd.DataFrame({"job": job[keep], "current": is_current[keep]})
+        .sort_values("current", ascending=False, kind="stable")
+        .drop_duplicates("job")
+        .index
+    )
+    return rows.loc[sorted(chosen)].reset_index(drop=True)
+
+
+def jobs_of_record(record: dict[str, Any]) -> list[Job] | None:
+    """The jobs a run record (runs/<config-hash>.json) stands for; None for records written
+    before they said (select those rows by config hash)."""
+    resolved = record.get("resolved", {})
+    if "having" not in resolved:
+        return None
+    config = CompareConfig.from_dict(record["config"])
+    return jobs_of(config, resolved["train_sizes"], tuple(resolved["having"]))
 
 
 @dataclass(frozen=True)
@@ -185,13 +244,7 @@ class ComparePlan:
 
     def jobs(self) -> list[Job]:
         """All jobs, in a fixed order."""
-        h = self.config_hash
-        return [
-            Job(p, r, n, h)
-            for n in self.train_sizes
-            for r in range(self.config.seeds)
-            for p in self.config.predictors
-        ]
+        return jobs_of(self.config, self.train_sizes, self.having)
 
     # ---- seed streams: every random choice derives from config.seed --------------------------
     def split(self, replicate: int, train_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -220,6 +273,8 @@ class ComparePlan:
                 "metric": self.metric.name,
                 "fidelity": self.fidelity,
                 "train_sizes": list(self.train_sizes),
+                "having": list(self.having),
+                "split_hash": split_hash(self.config, self.having),
                 "predictors": {
                     n: f"{c.__module__}:{c.__qualname__}" for n, c in self.predictors.items()
                 },

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ import pandas as pd
 from spdbench.errors import DataFileError
 from spdbench.harness.compare import failed_jobs, summarize
 from spdbench.harness.metrics import mean_ci
+from spdbench.harness.plan import jobs_of_record, select_jobs
 from spdbench.harness.protocols import SigmoidSlopeProtocol
 from spdbench.harness.store import ResultsStore
 from spdbench.io import atomic_path
@@ -30,9 +32,32 @@ def _z(v: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
     return (v - ref.mean()) / (sd if sd > 0 else 1.0)
 
 
-def latest_config(rows: pd.DataFrame) -> str:
-    """The config hash of the most recently finished job."""
+def latest_config(results: Path, rows: pd.DataFrame) -> str:
+    """The config of the most recent run record, else of the most recently finished job."""
+    records = []
+    for path in (results / "runs").glob("*.json"):
+        try:
+            records.append((json.loads(path.read_text()).get("started_at", ""), path.stem))
+        except (OSError, ValueError):
+            continue
+    if records:
+        return max(records)[1]
     return str(rows.sort_values("finished_at")["config_hash"].iloc[-1])
+
+
+def rows_of_config(results: Path, rows: pd.DataFrame, config_hash: str) -> pd.DataFrame:
+    """The stored rows of one config's jobs: by their keys where its run record lists them
+    (jobs reused from another run count), else by the config hash in the rows."""
+    record = results / "runs" / f"{config_hash}.json"
+    jobs = None
+    if record.is_file():
+        try:
+            jobs = jobs_of_record(json.loads(record.read_text()))
+        except (OSError, ValueError) as exc:
+            raise DataFileError(f"run record {record} is unreadable ({exc})") from exc
+    if jobs is None:
+        return rows[rows["config_hash"] == config_hash].reset_index(drop=True)
+    return select_jobs(rows, jobs)
 
 
 def figure_fig1(rows: pd.DataFrame, path: Path) -> None:
@@ -168,8 +193,8 @@ def write_report(
             f"{results} does not hold compare results (no column {', '.join(missing)}); "
             "point `spdbench report` at a folder written by `spdbench compare`"
         )
-    config_hash = config_hash or latest_config(rows)
-    rows = rows[rows["config_hash"] == config_hash].reset_index(drop=True)
+    config_hash = config_hash or latest_config(results, rows)
+    rows = rows_of_config(results, rows, config_hash)
     if rows.empty:
         raise DataFileError(f"{results} has no results for config {config_hash}")
     out = out or results
