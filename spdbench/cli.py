@@ -150,6 +150,8 @@ def compare(
         task = progress.add_task("compare", total=None)
 
         def started(total: int, done: int) -> None:
+            if done:
+                progress.console.print(f"{done} of {total} jobs already done: skipped")
             progress.update(
                 task,
                 total=total,

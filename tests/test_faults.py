@@ -126,7 +126,7 @@ def _bad_inputs(tmp: Path) -> dict:
         "benchmark = 7 in TOML": (["compare", "--config", str(tmp / "seven.toml")],
                                   "benchmark must be a name, got 7"),
         "report of foreign parquet": (["report", str(tmp / "other")],
-                                      "does not hold compare results"),
+                                      "not a spdbench results file"),
         "a billion seeds": (["compare", "-b", "synthetic-slope", "-p", "random", "--seeds",
                              "1000000000"], "seeds must be between 1 and 10,000"),
         "duplicate train sizes": (["compare", "-b", "synthetic-slope", "-p", "random",

@@ -106,3 +106,11 @@ def test_impossible_values_are_damage_not_results(tmp_path):
     store.append([{**_row("h/knn/r0/n5"), "kendall_tau": 1.965}])
     with pytest.raises(DataFileError, match=r"kendall_tau = 1\.965 .* outside \[-1\.0, 1\.0\]"):
         store.read()
+
+
+def test_a_foreign_file_among_the_jobs_is_named(tmp_path):
+    store = ResultsStore(tmp_path)
+    store.append([_row("h/knn/r0/n5")])
+    pd.DataFrame({"a": [1, 2]}).to_parquet(store.jobs / "foo.parquet")
+    with pytest.raises(DataFileError, match=r"foo\.parquet is unreadable .*not a spdbench results"):
+        store.read()

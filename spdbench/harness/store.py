@@ -160,6 +160,8 @@ class ResultsStore:
                 and json.loads(recorded) != table.column_names
             ):
                 raise ValueError("its column names differ from those recorded when it was written")
+            if "job_key" not in table.column_names:
+                raise ValueError("it has no job_key column: it is not a spdbench results file")
             return table.to_pandas()
         except Exception as exc:
             raise DataFileError(

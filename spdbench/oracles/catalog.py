@@ -309,7 +309,7 @@ def _open_file(record: BenchmarkRecord) -> Oracle:
 def converter_summary(name: str) -> str:
     """The first line of the converter's docstring: which upstream files it reads."""
     doc = (plugins.load("converter", name).__doc__ or "").strip()
-    return doc.splitlines()[0] if doc else f"converts {name}"
+    return doc.splitlines()[0].rstrip(".") if doc else f"converts {name}"
 
 
 def load_oracle(name: str) -> Oracle:
