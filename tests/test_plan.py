@@ -87,8 +87,8 @@ def test_workers_auto_uses_a_pool_only_for_expensive_predictors(monkeypatch):
 
 
 def test_what_the_config_determines_fails_before_any_worker_starts(tmp_path):
-    with pytest.raises(ConfigError, match=r"petri-dish needs motif-networks.*'nb201'"):
-        plan_compare(CompareConfig("nb201-cifar10", ("petri-dish", "random")), out=tmp_path / "o")
+    with pytest.raises(ConfigError, match=r"petri-dish needs motif-networks.*'nas-bench-macro'"):
+        plan_compare(CompareConfig("nas-bench-macro", ("petri-dish", "random")), out=tmp_path / "o")
     assert not (tmp_path / "o").exists()  # no run record without results
 
 

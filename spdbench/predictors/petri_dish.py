@@ -5,10 +5,12 @@ losses, L_true = -score (normalised, so accuracy and loss give the same targets 
 A lower inner validation loss means a better predicted architecture; `predict` returns its
 negative, so higher is better as everywhere in spdbench.
 
-Defaults follow Table 2 (App. A.2.2, the sigmoid-slope experiment): motif-network 10 -> 1 ->
-10, theta_init ~ N(0, 1), 20 synthetic samples, inner Adam lr 0.01 / L2 1e-5 / 250 steps,
-outer Adam lr 0.05 / L2 1e-5 / 60 steps, outer lr decay 0.4. The paper does not say how often
-the decay applies; we multiply the outer lr by it every `outer_decay_every` steps (20).
+Hyperparameters left at None take the paper's setting for the benchmark's space: Table 2
+(App. A.2.2, the sigmoid-slope experiment: motif-network 10 -> 1 -> 10, theta_init ~ N(0, 1),
+20 synthetic samples, inner Adam lr 0.01 / L2 1e-5 / 250 steps, outer Adam lr 0.05 / L2 1e-5 /
+60 steps, outer lr decay 0.4) unless the space's `motif_defaults` override it (the cell spaces
+take Table 4, App. A.3.2). The paper does not say how often the decay applies; we multiply the
+outer lr by it every `outer_decay_every` steps (20 for Table 2, 50 for Table 4: 3 and 4 decays).
 """
 
 from __future__ import annotations
@@ -27,9 +29,23 @@ from spdbench.torch_utils import resolve_device, torch_threads
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
+# Table 2 (App. A.2.2): the setting of hyperparameters a space does not set itself.
+TABLE_2: dict[str, Any] = {
+    "hidden": 1,
+    "samples": 20,
+    "inner_steps": 250,
+    "inner_lr": 0.01,
+    "inner_l2": 1e-5,
+    "outer_steps": 60,
+    "outer_lr": 0.05,
+    "outer_lr_decay": 0.4,
+    "outer_decay_every": 20,
+    "outer_l2": 1e-5,
+}
 # App. A.1 / Table 2 search ranges; the default grid is a subset that fits a few minutes.
 DEFAULT_GRID: dict[str, list[Any]] = {"hidden": [1, 3, 5], "outer_steps": [20, 60]}
 LARGE_BATCH = 2048  # motifs; from here on, prediction uses every torch thread
+PREDICT_CHUNK = 4096  # motifs trained at once when predicting: bounds memory on large spaces
 
 
 def inner_train(
@@ -100,25 +116,27 @@ class PetriDish(Predictor):
         if not oracle.space.has_motif_networks:
             raise ConfigError(
                 f"{cls.name} needs motif-networks, and space {oracle.space.name!r} of benchmark "
-                f"{oracle.name!r} has no motif-network builder; spaces with one: sigmoid-slope"
+                f"{oracle.name!r} has no motif-network builder; spaces with one: sigmoid-slope, nb201"
             )
 
     def __init__(
         self,
-        hidden: int = 1,
+        hidden: int | None = None,
         in_width: int = 10,
         out_width: int = 10,
-        samples: int = 20,
+        samples: int | None = None,
         init_scale: float = 1.0,
-        inner_steps: int = 250,
-        inner_lr: float = 0.01,
-        inner_l2: float = 1e-5,
-        outer_steps: int = 60,
-        outer_lr: float = 0.05,
-        outer_lr_decay: float = 0.4,
-        outer_decay_every: int = 20,
-        outer_l2: float = 1e-5,
+        inner_steps: int | None = None,
+        inner_lr: float | None = None,
+        inner_l2: float | None = None,
+        outer_steps: int | None = None,
+        outer_lr: float | None = None,
+        outer_lr_decay: float | None = None,
+        outer_decay_every: int | None = None,
+        outer_l2: float | None = None,
         motifs_per_step: int = 40,
+        image_size: int = 4,
+        time_steps: int = 10,
         select: bool = False,
         grid: dict[str, list[Any]] | None = None,
         device: str = "cpu",
@@ -138,10 +156,19 @@ class PetriDish(Predictor):
         self.outer_decay_every = outer_decay_every
         self.outer_l2 = outer_l2
         self.motifs_per_step = motifs_per_step
+        self.image_size = image_size
+        self.time_steps = time_steps
         self.select = select
         self.grid = grid
         self.device = device
         self.seed = seed
+
+    def resolved_params(self, context: Context) -> dict[str, Any]:
+        """The hyperparameters a fit uses: the set ones, else the space's paper setting."""
+        paper = {**TABLE_2, **context.space.motif_defaults()}
+        return {
+            k: paper[k] if v is None and k in paper else v for k, v in self.get_params().items()
+        }
 
     # ---- fitting ---------------------------------------------------------------------------
     def _fit(self, archs: np.ndarray, scores: np.ndarray, context: Context) -> None:
@@ -153,7 +180,7 @@ class PetriDish(Predictor):
             self._fit_on_one_thread(archs, scores, context)
 
     def _fit_on_one_thread(self, archs: np.ndarray, scores: np.ndarray, context: Context) -> None:
-        params = self.get_params()
+        params = self.resolved_params(context)
         if self.select:
             params = {**params, **self._select(archs, scores, context)}
         self.selected_params_ = (
@@ -180,7 +207,7 @@ class PetriDish(Predictor):
         self.selection_ = []
         for values in itertools.product(*grid.values()):
             candidate = dict(zip(grid, values, strict=True))
-            params = {**self.get_params(), **candidate}
+            params = {**self.resolved_params(context), **candidate}
             dish = _train_dish(archs[train], scores[train], context, params)
             predicted = torch.as_tensor(dish.predict(archs[held], context))
             loss = float(outer_loss(-predicted, torch.as_tensor(-scores[held])))
@@ -205,7 +232,7 @@ class PetriDishUntrained(PetriDish):
         self.selected_params_ = {}
         with torch_threads(1):
             self.dish_ = _train_dish(
-                archs, scores, context, {**self.get_params(), "outer_steps": 0}
+                archs, scores, context, {**self.resolved_params(context), "outer_steps": 0}
             )
 
 
@@ -228,20 +255,35 @@ class _Dish:
         """Sec. 3.2: train each new motif on the optimised data; score = -inner valid loss."""
         p = self.params
         device = resolve_device(p["device"])
-        nets = _nets(context, archs, p)
-        with torch.no_grad():
-            loss = inner_valid_loss(
-                nets, self.theta0.to(device), self.x_train.to(device), self.x_valid.to(device),
-                self.labels.to(device), p["inner_steps"], p["inner_lr"], p["inner_l2"],
-            )  # fmt: skip
-        return -loss.double().cpu().numpy()
+        theta0, x_train, x_valid, labels = (
+            t.to(device) for t in (self.theta0, self.x_train, self.x_valid, self.labels)
+        )
+        losses = []
+        for start in range(0, len(archs), PREDICT_CHUNK):
+            nets = _nets(context, archs[start : start + PREDICT_CHUNK], p)
+            with torch.no_grad():
+                losses.append(
+                    inner_valid_loss(
+                        nets,
+                        theta0,
+                        x_train,
+                        x_valid,
+                        labels,
+                        p["inner_steps"],
+                        p["inner_lr"],
+                        p["inner_l2"],
+                    )
+                )
+        return -torch.cat(losses).double().cpu().numpy()
+
+
+MOTIF_OPTIONS = ("hidden", "in_width", "out_width", "image_size", "time_steps")
 
 
 def _nets(context: Context, archs: np.ndarray, p: dict[str, Any]) -> MotifNetworks:
-    """The space builds the motif-networks; they follow their parameters' device."""
-    return context.space.motif_networks(
-        archs, hidden=p["hidden"], in_width=p["in_width"], out_width=p["out_width"]
-    )
+    """The space builds the motif-networks (each builder reads the MOTIF_OPTIONS it needs);
+    they follow their parameters' device."""
+    return context.space.motif_networks(archs, **{k: p[k] for k in MOTIF_OPTIONS})
 
 
 def _train_dish(
@@ -252,8 +294,8 @@ def _train_dish(
     gen = torch.Generator().manual_seed(int(p["seed"]))
     nets = _nets(context, archs, p)
     theta0 = nets.init_params(gen, p["init_scale"], torch.float32).to(device)
-    x0 = torch.randn(p["samples"], p["in_width"], generator=gen).to(device)
-    labels = (torch.rand(p["samples"], p["out_width"], generator=gen) < 0.5).float().to(device)
+    x0 = torch.randn(p["samples"], *nets.input_shape, generator=gen).to(device)
+    labels = (torch.rand(p["samples"], *nets.label_shape, generator=gen) < 0.5).float().to(device)
     x_train = x0.clone().requires_grad_()
     x_valid = x0.clone().requires_grad_()  # S_train = S_valid at the start
     true_losses = torch.as_tensor(-scores, dtype=torch.float32, device=device)

@@ -146,6 +146,11 @@ class SearchSpace(ABC):
             f"space {self.name!r} has no motif-network builder, so the Petri dish cannot run on it"
         )
 
+    def motif_defaults(self) -> dict[str, Any]:
+        """The Petri dish hyperparameters the paper sets for motifs of this space (the dish
+        falls back to Table 2 for the rest)."""
+        return {}
+
     def enumerate(self) -> np.ndarray:
         """Every architecture of a finite space, in a fixed order."""
         raise InvalidInputError(f"space {self.name!r} is infinite and cannot be enumerated")

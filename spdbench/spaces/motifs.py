@@ -16,18 +16,35 @@ from torch.nn import functional as F
 
 
 def bce_per_network(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean binary cross-entropy of each network: logits (N, S, O), labels (S, O) -> (N,)."""
-    return F.binary_cross_entropy_with_logits(
-        logits, labels.expand_as(logits), reduction="none"
-    ).mean(dim=(1, 2))
+    """Mean binary cross-entropy of each network: logits (N, S, *L), labels (S, *L) -> (N,)."""
+    return (
+        F.binary_cross_entropy_with_logits(logits, labels.expand_as(logits), reduction="none")
+        .flatten(1)
+        .mean(dim=1)
+    )
 
 
 class MotifNetworks(ABC):
-    """N motif-networks of one blueprint, applied functionally to stacked parameters."""
+    """N motif-networks of one blueprint, applied functionally to stacked parameters.
+
+    One synthetic sample has shape `input_shape` (a vector, a sequence, an image) and one
+    label has shape `label_shape`; the dish learns S samples of the first and draws S random
+    binary labels of the second.
+    """
 
     in_width: int
     out_width: int
     n_params: int
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one synthetic input sample."""
+        return (self.in_width,)
+
+    @property
+    def label_shape(self) -> tuple[int, ...]:
+        """Shape of one label (the logits of one sample)."""
+        return (self.out_width,)
 
     def __len__(self) -> int:
         return self.n_networks
@@ -45,11 +62,11 @@ class MotifNetworks(ABC):
 
     @abstractmethod
     def forward(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """Logits (N, S, out_width) of each network for shared inputs x (S, in_width)."""
+        """Logits (N, S, *label_shape) of each network for shared inputs x (S, *input_shape)."""
 
+    @abstractmethod
     def subset(self, index: torch.Tensor) -> MotifNetworks:
         """The networks at `index` (a new object over the same blueprint)."""
-        raise NotImplementedError
 
     def loss_grad(self, theta: torch.Tensor, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """d(mean BCE of network i)/d(theta_i) for every i, differentiable w.r.t. x.

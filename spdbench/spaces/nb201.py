@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from spdbench.errors import ArchitectureError
 from spdbench.spaces.categorical import CategoricalSpace
+from spdbench.spaces.motif_settings import CELL_TABLE_4
+
+if TYPE_CHECKING:
+    from spdbench.spaces.motifs import MotifNetworks
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))  # (from, to) of each column
@@ -45,3 +50,22 @@ class NB201Space(CategoricalSpace):
                 )
             rows.append([index[op] for op in m.groups()])
         return self.as_genotypes(np.array(rows, dtype=np.int64).reshape(-1, self.dims))
+
+    def motif_networks(
+        self,
+        g: np.ndarray,
+        *,
+        hidden: int = 3,
+        image_size: int = 4,
+        out_width: int = 10,
+        **_unused: int,
+    ) -> MotifNetworks:
+        """Each cell as a tiny image classifier (see spdbench.spaces.nb201_motifs)."""
+        from spdbench.spaces.nb201_motifs import NB201MotifNetworks
+
+        return NB201MotifNetworks(
+            self.as_genotypes(g), hidden=hidden, image_size=image_size, out_width=out_width
+        )
+
+    def motif_defaults(self) -> dict[str, Any]:
+        return dict(CELL_TABLE_4)

@@ -147,7 +147,13 @@ class SlopeSpace(SearchSpace):
         return self.values[:, None].copy()
 
     def motif_networks(
-        self, g: np.ndarray, *, hidden: int = 1, in_width: int = 10, out_width: int = 10
+        self,
+        g: np.ndarray,
+        *,
+        hidden: int = 1,
+        in_width: int = 10,
+        out_width: int = 10,
+        **_unused: int,
     ) -> MotifNetworks:
         """Sec. 4.1: each slope becomes an in_width -> hidden -> out_width network whose
         nonlinearity is the sigmoid with that slope (torch is imported only when needed)."""
