@@ -1,6 +1,7 @@
 """The resolved experiment plan: built once, checked before any work, consumed as it is."""
 
 import json
+import re
 
 import pytest
 
@@ -128,3 +129,52 @@ def test_old_stores_keep_being_reused_and_reported(tmp_path, runs_file):
     store.compact()
     again = run_compare(plan)  # nothing recomputed, the old rows are this config's rows
     assert list(again["job_key"]) == list(old["job_key"])
+
+
+def test_variants_run_as_their_own_rows_with_their_settings(tmp_path, cli):
+    """A config's variants name predictor settings; each is a row, keyed by its settings."""
+    import pandas as pd
+
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[compare]\nbenchmark = "synthetic-slope"\npredictors = ["knn", "knn-1"]\n'
+        "seeds = 2\ntest_size = 20\nworkers = 1\n"
+        '[compare.variants.knn-1]\npredictor = "knn"\nk = 1\n'
+    )
+    out = tmp_path / "out"
+    assert cli("compare", "--config", str(config), "--out", str(out)).code == 0
+    rows = pd.read_parquet(out / "results.parquet")
+    params = rows.groupby("predictor")["predictor_params"].first().map(json.loads)
+    assert params["knn-1"]["k"] == 1 and params["knn"]["k"] != 1
+    assert any("knn-1@" in key for key in rows["job_key"])
+    # changing the variant's settings recomputes its rows, and only those
+    config.write_text(config.read_text().replace("k = 1", "k = 2"))
+    r = cli("compare", "--config", str(config), "--out", str(out))
+    assert r.code == 0 and "2 of 4 jobs already done" in r.err
+
+
+@pytest.mark.parametrize(
+    "variant, message",
+    [
+        ('predictor = "knn"\nkk = 1', r"variant 'v': knn has no settable hyperparameter kk"),
+        ('predictor = "knn"\nseed = 1', r"no settable hyperparameter seed"),
+        ("predictor = 3", r"variant 'v': predictor must be a registered name"),
+    ],
+)
+def test_bad_variants_fail_in_one_line(tmp_path, cli, variant, message):
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'[compare]\nbenchmark = "synthetic-slope"\npredictors = ["v"]\n[compare.variants.v]\n{variant}\n'
+    )
+    r = cli("compare", "--config", str(config), "--out", str(tmp_path / "o"))
+    assert r.code == 2 and re.search(message, r.err), r.err
+
+
+def test_a_variant_not_listed_is_an_error(tmp_path, cli):
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[compare]\nbenchmark = "synthetic-slope"\npredictors = ["knn"]\n'
+        '[compare.variants.v]\npredictor = "knn"\n'
+    )
+    r = cli("compare", "--config", str(config), "--out", str(tmp_path / "o"))
+    assert r.code == 2 and "variants v are defined but not listed" in r.err

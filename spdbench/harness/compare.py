@@ -74,7 +74,10 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
     }
     try:
         with _time_limit(plan.job_timeout):
-            predictor: Predictor = cls(seed=seed) if "seed" in cls.param_names() else cls()
+            params = plan.config.predictor_of(job.predictor)[1]
+            if "seed" in cls.param_names():
+                params = {**params, "seed": seed}
+            predictor: Predictor = cls(**params)
             sim0 = oracle.clock.seconds
             t0 = time.perf_counter()
             predictor.fit(train, train_scores, context)

@@ -46,6 +46,9 @@ class CompareConfig:
     metric: str | None = None  # None: the benchmark's default metric
     fidelity: int | None = None  # None: the last recorded epoch
     seed: int = 0
+    # Named predictor settings: row name -> {"predictor": registered name (default: the row
+    # name), hyperparameter: value, ...}; a listed predictor found here runs with them.
+    variants: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for key in ("benchmark", "protocol"):
@@ -72,6 +75,26 @@ class CompareConfig:
             raise ConfigError(
                 f"test size must be between 2 and {MAX_ARCHS:,}, got {self.test_size}"
             )
+        if not isinstance(self.variants, dict) or not all(
+            isinstance(k, str) and isinstance(v, dict) for k, v in self.variants.items()
+        ):
+            raise ConfigError(
+                "variants must be tables of hyperparameters, e.g. "
+                '[compare.variants.dish-long] predictor = "petri-dish", outer_steps = 400'
+            )
+        for name, spec in self.variants.items():
+            if not isinstance(spec.get("predictor", name), str):
+                raise ConfigError(f"variant {name!r}: predictor must be a registered name")
+
+    def predictor_of(self, name: str) -> tuple[str, dict[str, Any]]:
+        """The registered predictor a listed name runs and the hyperparameters it sets."""
+        spec = dict(self.variants.get(name, {}))
+        return spec.pop("predictor", name), spec
+
+    def variant_hash(self, name: str) -> str:
+        """Short hash of a listed name's settings ('' when it has none): part of its jobs'
+        keys, so changing a variant's hyperparameters recomputes its rows."""
+        return provenance.config_hash(self.variants[name])[:8] if name in self.variants else ""
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> CompareConfig:
@@ -103,6 +126,8 @@ class CompareConfig:
         d = dataclasses.asdict(self)
         d["predictors"] = list(self.predictors)
         d["train_sizes"] = None if self.train_sizes is None else list(self.train_sizes)
+        if not self.variants:
+            del d["variants"]  # configs without variants keep the hashes they always had
         return d
 
     def hash(self) -> str:
@@ -157,12 +182,15 @@ class Job:
     train_size: int
     config_hash: str  # the run's whole config (recorded in the job's row)
     split_hash: str  # what fixes the job's numbers: the config without the predictor list
+    variant: str = ""  # hash of the predictor's settings from the config's variants, if any
 
     @property
     def key(self) -> str:
-        """The store's key: split hash / predictor / replicate / train size. It does not depend
-        on the other predictors of the run, so a rerun with fewer of them reuses their jobs."""
-        return f"{self.split_hash}/{self.predictor}/r{self.replicate}/n{self.train_size}"
+        """The store's key: split hash / predictor[@variant] / replicate / train size. It does
+        not depend on the other predictors of the run, so a rerun with fewer of them reuses
+        their jobs."""
+        who = f"{self.predictor}@{self.variant}" if self.variant else self.predictor
+        return f"{self.split_hash}/{who}/r{self.replicate}/n{self.train_size}"
 
     @property
     def legacy_key(self) -> str:
@@ -174,7 +202,7 @@ def split_hash(config: CompareConfig, having: tuple[str, ...]) -> str:
     """Hash of what fixes a job's numbers apart from its predictor: the config without the
     predictor list, plus the per-architecture facts the splits keep to (zero-cost predictors
     restrict splits to scored architectures, so they change every predictor's split)."""
-    fields = {k: v for k, v in config.to_dict().items() if k != "predictors"}
+    fields = {k: v for k, v in config.to_dict().items() if k not in ("predictors", "variants")}
     return provenance.config_hash({**fields, "having": list(having)})
 
 
@@ -184,7 +212,7 @@ def jobs_of(
     """All jobs of a config, in a fixed order."""
     h, s = config.hash(), split_hash(config, having)
     return [
-        Job(p, r, n, h, s)
+        Job(p, r, n, h, s, config.variant_hash(p))
         for n in train_sizes
         for r in range(config.seeds)
         for p in config.predictors
@@ -229,7 +257,7 @@ class ComparePlan:
     record: BenchmarkRecord
     oracle: Oracle
     protocol: Protocol
-    predictors: dict[str, type[Predictor]]  # in the config's order
+    predictors: dict[str, type[Predictor]]  # listed name -> class, in the config's order
     metric: Metric
     fidelity: int  # the recorded epoch ground truth is read at
     train_sizes: tuple[int, ...]
@@ -278,6 +306,7 @@ class ComparePlan:
                 "predictors": {
                     n: f"{c.__module__}:{c.__qualname__}" for n, c in self.predictors.items()
                 },
+                "predictor_params": {n: self.config.predictor_of(n)[1] for n in self.predictors},
             },
             "benchmark": self.oracle.info(),
             "data_checksum": self.oracle.checksum,
@@ -337,7 +366,13 @@ def plan_compare(
             raise ConfigError(f"job timeout must be positive, got {job_timeout!r}")
     catalog = catalog or Catalog()
     record, oracle = catalog.resolve(config.benchmark)
-    predictors = {name: _predictor_class(name) for name in config.predictors}
+    predictors = {name: _predictor_class(config, name) for name in config.predictors}
+    unused = sorted(set(config.variants) - set(config.predictors))
+    if unused:
+        raise ConfigError(
+            f"variants {', '.join(unused)} are defined but not listed in predictors; list them "
+            "(--predictors) or remove them"
+        )
     for cls in predictors.values():
         cls.check_benchmark(oracle)
     metric = oracle.metric(config.metric)
@@ -396,8 +431,15 @@ def _check_writable(out: Path) -> None:
         ) from exc
 
 
-def _predictor_class(name: str) -> type[Predictor]:
-    cls = plugins.load("predictor", name)
+def _predictor_class(config: CompareConfig, name: str) -> type[Predictor]:
+    base, params = config.predictor_of(name)
+    cls = plugins.load("predictor", base)
     if not (isinstance(cls, type) and issubclass(cls, Predictor)):
-        raise ConfigError(f"predictor plugin {name!r} is not a spdbench Predictor subclass")
+        raise ConfigError(f"predictor plugin {base!r} is not a spdbench Predictor subclass")
+    unknown = sorted(set(params) - set(cls.param_names()) | ({"seed"} & set(params)))
+    if unknown:
+        raise ConfigError(
+            f"variant {name!r}: {base} has no settable hyperparameter {', '.join(unknown)}; "
+            f"valid: {', '.join(p for p in cls.param_names() if p != 'seed')}"
+        )
     return cls
