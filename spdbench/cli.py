@@ -19,6 +19,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from spdbench import __version__, plugins
@@ -396,7 +397,8 @@ def predictors_list() -> None:
 @click.option(
     "--predictor",
     help="Predictor petri-ga filters its GA children with (any of `spdbench predictors list`; "
-    "random: the plain GA) [default: petri-dish].",
+    "random: the plain GA); a comma-separated list runs petri-ga once per predictor, labelled "
+    "petri-ga[NAME] [default: petri-dish].",
 )
 @click.option("--seeds", type=int, default=10, show_default=True, help="Independent runs each.")
 @click.option(
@@ -483,7 +485,7 @@ def search(
         table.add_column(col, justify="left" if col == "searcher" else "right", no_wrap=True)
     for _, r in summary.iterrows():
         table.add_row(
-            r["searcher"],
+            escape(r["searcher"]),  # petri-ga[knn] is not markup
             f"{r['final_mean']:.3f} ± {r['final_std']:.3f}",
             f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]",
             f"{r['regret_mean']:.3f}",

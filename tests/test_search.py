@@ -257,3 +257,62 @@ def test_a_search_is_a_pure_function_of_its_config(tmp_path):
             a.sort_values(["searcher", "replicate"]).reset_index(drop=True),
             other.sort_values(["searcher", "replicate"]).reset_index(drop=True),
         )
+
+
+class Raises(RandomSearch):
+    name = "raises"
+    description = "raises in tell"
+    adaptive = True
+
+    def tell(self, observation: Observation) -> None:
+        raise RuntimeError("boom")
+
+
+class Outside(OutsideSearcher):
+    pass
+
+
+def _one_line_error(r, *fragments):
+    assert r.code == 2, (r.code, r.err)
+    lines = [ln for ln in r.err.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("spdbench: error:"), r.err
+    for frag in fragments:
+        assert frag in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["-s", "random,nope"], ["unknown searcher 'nope'", "regularized-evolution"]),
+        (["-s", "petri-ga", "--predictor", "nope"], ["unknown predictor 'nope'"]),
+        (["-s", "random", "--predictor", "nope"], ["unknown predictor 'nope'"]),
+        (["-s", "random", "--budget", "0evals"], ["budget must be positive"]),
+        (["-s", "random", "--budget", "-5s"], ["budget must be positive"]),
+        (["-s", "random", "--budget", "lots"], ["not like 300evals"]),
+        (["-s", "random", "--fidelity", "13"], ["no fidelity 13", "12, 200"]),
+        (["-s", "random", "--budget", "3evals", "--workers-sim", "4"], ["at most as many"]),
+        (["-s", "petri-ga", "--predictor", "petri-dish"], ["motif-network"]),
+    ],
+)
+def test_bad_search_input_is_one_line_exit_2(cli, tmp_path, args, fragments):
+    out = tmp_path / "out"
+    r = cli("search", "-b", "nb201-cifar10", *args, "--seeds", "1", "--out", str(out))
+    _one_line_error(r, *fragments)
+    assert not (out / "results.parquet").exists()
+
+
+def test_a_failing_searcher_fails_alone_and_nothing_stored_is_lost(cli, tmp_path, monkeypatch):
+    real = plugins.load
+    fakes = {"raises": Raises, "outside": Outside}
+    monkeypatch.setattr(plugins, "load", lambda kind, n: fakes.get(n) or real(kind, n))
+    out = tmp_path / "out"
+    args = ["search", "-b", "nb201-cifar10", "--seeds", "2", "--budget", "20evals",
+            "--out", str(out)]  # fmt: skip
+    assert cli(*args, "-s", "random").code == 0
+    r = cli(*args, "-s", "random,raises,outside")
+    assert r.code == 4 and "boom" in r.err and "outside space" in r.err, r.err
+    rows = pd.read_parquet(out / "results.parquet")
+    status = rows.groupby("searcher")["status"].agg(set).to_dict()
+    assert status == {"random": {"ok"}, "raises": {"failed"}, "outside": {"failed"}}
+    assert "2 of 6 runs already done" in r.err  # random's runs were kept, not redone
+    assert (out / "README.md").read_text().count("failed") >= 1

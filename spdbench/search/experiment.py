@@ -179,12 +179,10 @@ class SearchPlan:
         return self.config.hash()
 
     def jobs(self) -> list[SearchJob]:
+        """Searcher runs (a searcher with several predictors runs once per predictor, labelled
+        `petri-ga[knn]`) x replicates, in a fixed order."""
         h, r = self.config.hash(), self.config.run_hash()
-        return [
-            SearchJob(s, rep, h, r)
-            for rep in range(self.config.seeds)
-            for s in self.config.searchers
-        ]
+        return [SearchJob(s, rep, h, r) for rep in range(self.config.seeds) for s in self.searchers]
 
     def searcher_seed(self, replicate: int) -> int:
         state = np.random.SeedSequence([self.config.seed, replicate]).generate_state(1)[0]
@@ -258,7 +256,8 @@ def plan_search(
         raise ConfigError(f"workers must be a positive integer, got {workers}")
     catalog = catalog or Catalog()
     record, oracle = catalog.resolve(config.benchmark)
-    searchers = {name: searcher_class(name) for name in config.searchers}
+    classes = {name: searcher_class(name) for name in config.searchers}
+    predictors = [p.strip() for p in (config.predictor or "").split(",") if p.strip()]
     defaults = protocol_defaults(oracle)
     metric = oracle.metric(config.metric or defaults["metric"])
     fidelity = int(oracle.epochs[oracle.fidelity_index(config.fidelity or defaults["fidelity"])])
@@ -272,15 +271,18 @@ def plan_search(
             f"{config.workers_sim} simulated workers for a budget of {budget.evaluations} "
             "evaluations: use at most as many workers as evaluations"
         )
+    searchers: dict[str, type[Searcher]] = {}
     params: dict[str, dict[str, Any]] = {}
-    for name, cls in searchers.items():
-        p: dict[str, Any] = {}
-        if config.predictor is not None and "predictor" in cls.param_names():
-            p["predictor"] = config.predictor
-        cls.check_benchmark(oracle, {**_defaults(cls), **p})
-        params[name] = p
-    if config.predictor is not None and not any("predictor" in p for p in params.values()):
-        plugins.load("predictor", config.predictor)  # an unknown name fails all the same
+    for name, cls in classes.items():
+        choices = [{}]
+        if predictors and "predictor" in cls.param_names():
+            choices = [{"predictor": p} for p in predictors]
+        for p in choices:
+            label = f"{name}[{p['predictor']}]" if len(choices) > 1 else name
+            cls.check_benchmark(oracle, {**_defaults(cls), **p})
+            searchers[label], params[label] = cls, p
+    for p in predictors:
+        plugins.load("predictor", p)  # an unknown name fails even where no searcher uses it
     out = Path(out) if out else Path("results") / f"search-{Path(config.benchmark).stem}"
     _check_writable(out)
     return SearchPlan(
