@@ -133,7 +133,7 @@ def write_search_report(
         warm, k = 40, 20  # Algorithm 1 as in Sec. 4.2: 40 warm-start, 20 per iteration
         for i, x in enumerate(range(warm, int(ax.get_xlim()[1]) + 1, k)):
             ax.axvline(x, color="grey", lw=0.6, ls=":")
-            ax.text(x, ax.get_ylim()[1], f"it {i}", fontsize=7, ha="center", va="bottom")
+            ax.text(x, ax.get_ylim()[1], f" it {i}", fontsize=7, ha="left", va="top")
         ax.set_title(f"Fig. 3 replay: {bench}, mean and 95% bootstrap interval over seeds")
     else:
         ax.set_title(f"{bench}: mean and 95% bootstrap interval over seeds")
