@@ -149,18 +149,20 @@ def write_search_report(
     ax.legend(fontsize=8)
     figs.append(("by_time.png", fig))
 
-    fig, ax = plt.subplots(figsize=(7.2, 4.4), dpi=120)
     regret = curve_by_time(ok, "regret")
-    floor = 1e-4
-    _plot(ax, {k: (x, np.maximum(m, floor), np.maximum(lo, floor), np.maximum(hi, floor))
-               for k, (x, m, lo, hi) in regret.items()})  # fmt: skip
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel(f"simulated seconds ({cfg['workers_sim']} workers)")
-    ax.set_ylabel(f"regret of {rm} against the table's best (floor {floor:g})")
-    ax.set_title(f"{bench}: log regret")
-    ax.legend(fontsize=8)
-    figs.append(("regret.png", fig))
+    has_regret = any(np.isfinite(m).any() for _, m, _, _ in regret.values())
+    if has_regret:  # infinite spaces have no table best
+        fig, ax = plt.subplots(figsize=(7.2, 4.4), dpi=120)
+        floor = 1e-4
+        _plot(ax, {k: (x, np.maximum(m, floor), np.maximum(lo, floor), np.maximum(hi, floor))
+                   for k, (x, m, lo, hi) in regret.items()})  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"simulated seconds ({cfg['workers_sim']} workers)")
+        ax.set_ylabel(f"regret of {rm} against the table's best (floor {floor:g})")
+        ax.set_title(f"{bench}: log regret")
+        ax.legend(fontsize=8)
+        figs.append(("regret.png", fig))
 
     out.mkdir(parents=True, exist_ok=True)
     for name, f in figs:
@@ -200,8 +202,7 @@ def write_search_report(
         "",
         "![by simulated time](by_time.png)",
         "",
-        "![log regret](regret.png)",
-        "",
+        *(["![log regret](regret.png)", ""] if has_regret else []),
     ]
     if command:
         lines += ["Regenerate this report from the stored results:", "", f"    {command}", ""]

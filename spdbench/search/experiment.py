@@ -461,13 +461,19 @@ def summarize(rows: pd.DataFrame) -> pd.DataFrame:
                 "final_std": float(np.nanstd(v, ddof=1)) if len(v) > 1 else 0.0,
                 "ci_low": float(lo[0]),
                 "ci_high": float(hi[0]),
-                "regret_mean": float(np.nanmean(grp["final_regret"].to_numpy(dtype=float))),
+                "regret_mean": _mean(grp["final_regret"].to_numpy(dtype=float)),
                 "evaluations": float(grp["evaluations"].mean()),
                 "sim_time": float(grp["final_sim_time"].mean()),
                 "wall_s": float(grp["wall_s"].mean()),
             }
         )
     return pd.DataFrame.from_records(records)
+
+
+def _mean(v: np.ndarray) -> float:
+    """Mean ignoring NaN; NaN (quietly) when all are (no regret on infinite spaces)."""
+    v = v[~np.isnan(v)]
+    return float(v.mean()) if len(v) else float("nan")
 
 
 def bootstrap_ci(
