@@ -19,10 +19,11 @@ from typing import Any
 import click
 from click.core import ParameterSource
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from spdbench import __version__, plugins
-from spdbench.errors import JobsFailedError, NotYetImplementedError, SpdbenchError, shorten
+from spdbench.errors import JobsFailedError, SpdbenchError, shorten
 from spdbench.progress import err_console, progress_bar
 
 # Wide enough for the result tables when output goes to a file or a CI log.
@@ -386,22 +387,173 @@ def predictors_list() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# not implemented yet
+# search
 # ---------------------------------------------------------------------------------------------
-_LATER = {"ignore_unknown_options": True, "allow_extra_args": True}
+@cli.command()
+@click.option("-b", "--benchmark", help="Benchmark name (see `spdbench benchmarks list`).")
+@click.option(
+    "-s", "--searchers", help="Comma-separated searcher names (see `spdbench searchers list`)."
+)
+@click.option(
+    "--predictor",
+    help="Predictor petri-ga filters its GA children with (any of `spdbench predictors list`; "
+    "random: the plain GA); a comma-separated list runs petri-ga once per predictor, labelled "
+    "petri-ga[NAME] [default: petri-dish].",
+)
+@click.option("--seeds", type=int, default=10, show_default=True, help="Independent runs each.")
+@click.option(
+    "--budget",
+    help="Per run: NUMBERevals (ground-truth evaluations) or NUMBERs (simulated seconds) "
+    "[default: the benchmark's protocol, 12000s for NB201, else 100evals].",
+)
+@click.option(
+    "--workers-sim",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Simulated workers training trials asynchronously.",
+)
+@click.option("--metric", help="Metric searched on [default: the protocol's, e.g. valid_acc].")
+@click.option(
+    "--fidelity", type=int, help="Epoch the searched metric is read at [default: the protocol's]."
+)
+@click.option("--report-metric", help="Metric of the incumbent reported [default: test_*].")
+@click.option("--report-fidelity", type=int, help="Epoch it is read at [default: the last].")
+@click.option(
+    "--charge-predictor-time",
+    is_flag=True,
+    default=None,
+    help="Charge the searcher's measured wall time (predictor fit/predict) to the simulated "
+    "clock; results then depend on the machine.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Master seed.")
+@click.option(
+    "--workers",
+    default="1",
+    show_default=True,
+    help="Local worker processes running the searches (results do not depend on it).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Results folder [default: results/search-<benchmark>].",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML file ([search] table) with any of the options above (command-line options win).",
+)
+@click.pass_context
+def search(
+    ctx: click.Context, config_file: Path | None, out: Path | None, workers: str, **options: Any
+) -> None:
+    """Search on a replayed benchmark: each searcher x seed runs on W simulated workers that
+    pay recorded training time; stores every evaluation, prints the final table (mean +- std
+    of the incumbent's report metric) and writes a report with search curves. Finished runs
+    are stored one by one: rerunning the command resumes."""
+    from spdbench.report.search_report import write_search_report
+    from spdbench.search.experiment import failed, resolve_search, run_search, summarize
 
-
-@cli.command(context_settings=_LATER, add_help_option=True)
-def search() -> None:
-    """[not implemented yet] Search curves: best architecture found vs evaluations and simulated time."""
-    raise NotYetImplementedError(
-        "`spdbench search` is not implemented yet (planned: search curves issue)"
+    explicit = {
+        k
+        for k in [*options, "out", "workers"]
+        if ctx.get_parameter_source(k) != ParameterSource.DEFAULT
+    }
+    plan = resolve_search(
+        {**options, "out": out, "workers": workers}, config_file=config_file, explicit=explicit
     )
+    with progress_bar() as progress:
+        task = progress.add_task("search", total=None)
+
+        def started(total: int, done: int) -> None:
+            if done:
+                progress.console.print(f"{done} of {total} runs already done: skipped")
+            progress.update(task, total=total, completed=done)
+
+        def finished(row: dict[str, Any]) -> None:
+            progress.update(task, advance=1, description=f"{row['searcher']} r{row['replicate']}")
+
+        rows = run_search(plan, on_start=started, on_done=finished)
+    summary = summarize(rows)
+    table = Table(
+        title=f"{plan.config.benchmark}: final {plan.report_metric.name} @ "
+        f"{plan.report_fidelity} epochs, {plan.config.seeds} seeds, budget {plan.budget}, "
+        f"{plan.config.workers_sim} simulated worker(s)"
+    )
+    for col in ("searcher", "mean ± std", "95% bootstrap", "regret", "evals", "sim s", "wall s"):
+        table.add_column(col, justify="left" if col == "searcher" else "right", no_wrap=True)
+    for _, r in summary.iterrows():
+        table.add_row(
+            escape(r["searcher"]),  # petri-ga[knn] is not markup
+            f"{r['final_mean']:.3f} ± {r['final_std']:.3f}",
+            f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]",
+            f"{r['regret_mean']:.3f}",
+            f"{r['evaluations']:.0f}",
+            f"{r['sim_time']:.4g}",
+            f"{r['wall_s']:.2f}",
+        )
+    console.print(table)
+    report_md = write_search_report(
+        plan.out, config_hash=plan.config_hash, command=f"spdbench figures search {plan.out}"
+    )
+    console.print(f"results: {plan.out}/results.parquet (config {plan.config_hash})")
+    console.print(f"report: {report_md}")
+    bad = failed(rows)
+    if len(bad):
+        raise JobsFailedError(
+            f"{len(bad)} of {len(rows)} runs failed, the others finished; "
+            + "; ".join(
+                f"{s}: {e}" for s, e in bad.groupby("searcher", sort=False)["error"].first().items()
+            )
+        )
+
+
+@cli.group()
+def searchers() -> None:
+    """List the installed searchers."""
+
+
+@searchers.command("list")
+def searchers_list() -> None:
+    """Every installed searcher (built-in or plugin) with its description."""
+    table = Table(title="searchers")
+    for col in ("name", "package", "description"):
+        table.add_column(col, no_wrap=col == "name")
+    for info in plugins.describe("searcher"):
+        desc = f"[red]failed to load: {info.error}[/red]" if info.error else info.description
+        table.add_row(info.name, info.distribution, desc)
+    console.print(table)
 
 
 @cli.group()
 def figures() -> None:
     """Figures and their tables from cached runs and stored results (more arrive with reports)."""
+
+
+@figures.command("search")
+@click.argument("results", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write [default: RESULTS].",
+)
+@click.option("--config-hash", help="Which search config of the store [default: the latest].")
+@click.option("--title", help="Report title.")
+def figures_search(
+    results: Path, out: Path | None, config_hash: str | None, title: str | None
+) -> None:
+    """Search curves (incumbent vs evaluations and simulated time, log regret) and the final
+    table from a results folder written by `spdbench search`; nothing is recomputed."""
+    from spdbench.report.search_report import write_search_report
+
+    command = (
+        f"spdbench figures search {results}"
+        + (f" --out {out}" if out else "")
+        + (f" --config-hash {config_hash}" if config_hash else "")
+    )
+    md = write_search_report(results, out, config_hash, command=command, title=title)
+    console.print(f"wrote {md} and its figures")
 
 
 @figures.command("groundtruth-curve")

@@ -16,7 +16,7 @@ LAYERS = {
     "simulation": 1, "spaces": 1,
     "oracles": 2,
     "predictors": 3, "groundtruth": 3, "convert": 3,
-    "harness": 4, "testing": 4,
+    "harness": 4, "testing": 4, "search": 4,
     "report": 5,
     "cli": 6,
 }  # fmt: skip

@@ -199,14 +199,17 @@ def die_with_parent(parent: int) -> None:
 
 
 # A worker process receives the plan once, through the pool initializer, instead of with
-# every job (the oracle it holds can be megabytes).
-_worker_plan: ComparePlan | None = None
+# every job (the oracle it holds can be megabytes); `run` is the job function (compare's
+# `run_job` or search's), a module-level function so that it pickles by name.
+_worker_plan: Any = None
+_worker_fn: Callable[[Any, Any], dict[str, Any]] | None = None
 
 
-def _worker_init(plan: ComparePlan, parent: int) -> None:
-    global _worker_plan
+def _worker_init(plan: Any, parent: int, run: Callable[[Any, Any], dict[str, Any]]) -> None:
+    global _worker_plan, _worker_fn
     die_with_parent(parent)
     _worker_plan = plan  # unpickling it imports the predictors' modules (and torch, if used)
+    _worker_fn = run
     if torch_loaded():
         import torch
 
@@ -214,25 +217,30 @@ def _worker_init(plan: ComparePlan, parent: int) -> None:
     prepare_process()
 
 
-def _worker_run(job: Job) -> dict[str, Any]:
-    assert _worker_plan is not None, "worker started without a plan"
-    return run_job(_worker_plan, job)
+def _worker_run(job: Any) -> dict[str, Any]:
+    assert _worker_plan is not None and _worker_fn is not None, "worker started without a plan"
+    return _worker_fn(_worker_plan, job)
 
 
-def _execute(plan: ComparePlan, jobs: list[Job]) -> Iterable[dict[str, Any]]:
+def _execute(
+    plan: Any, jobs: list[Any], run: Callable[[Any, Any], dict[str, Any]] | None = None
+) -> Iterable[dict[str, Any]]:
+    """Rows of `run(plan, job)` (default: compare's `run_job`) for every job, in this process
+    (`plan.workers` 1) or on a process pool, in the order they finish."""
     if not jobs:
         return
+    run = run or run_job
     if plan.workers == 1 or len(jobs) == 1:
         prepare_process()
         for job in jobs:
-            yield run_job(plan, job)
+            yield run(plan, job)
         return
     ctx = get_context("spawn")  # fork after torch threads start can deadlock
     with ProcessPoolExecutor(
         min(plan.workers, len(jobs)),
         mp_context=ctx,
         initializer=_worker_init,
-        initargs=(plan, os.getpid()),
+        initargs=(plan, os.getpid(), run),
     ) as pool:
         futures = {pool.submit(_worker_run, job): job for job in jobs}
         pending = set(futures)
@@ -242,7 +250,7 @@ def _execute(plan: ComparePlan, jobs: list[Job]) -> Iterable[dict[str, Any]]:
                 pending.discard(fut)
                 yield row
         except BrokenProcessPool as exc:
-            unfinished = sorted({futures[f].predictor for f in pending})
+            unfinished = sorted({futures[f].runner for f in pending})
             raise JobsFailedError(
                 "a worker process died (a predictor ended its process, e.g. with os._exit or a "
                 f"crash in native code) while running jobs of {', '.join(unfinished)}; every "

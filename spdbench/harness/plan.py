@@ -146,17 +146,18 @@ def _as_int(value: Any, key: str) -> int:
     return int(as_float)
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """The [compare] table of a TOML file (or its top level), keys with '-' read as '_'."""
+def read_config_file(path: Path, table_name: str = "compare") -> dict[str, Any]:
+    """The [compare] (or `table_name`) table of a TOML file (or its top level), keys with '-'
+    read as '_'."""
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
     try:
         raw = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
-    table = raw.get("compare", raw)
+    table = raw.get(table_name, raw)
     if not isinstance(table, dict):
-        raise ConfigError(f"config file {path}: [compare] must be a table")
+        raise ConfigError(f"config file {path}: [{table_name}] must be a table")
     return {k.replace("-", "_"): v for k, v in table.items()}
 
 
@@ -183,6 +184,11 @@ class Job:
     config_hash: str  # the run's whole config (recorded in the job's row)
     split_hash: str  # what fixes the job's numbers: the config without the predictor list
     variant: str = ""  # hash of the predictor's settings from the config's variants, if any
+
+    @property
+    def runner(self) -> str:
+        """What runs the job (named in errors)."""
+        return self.predictor
 
     @property
     def key(self) -> str:

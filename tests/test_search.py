@@ -1,0 +1,327 @@
+"""The simulation backend and the searchers: exact expectations, worker scheduling, purity."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import gammaln
+
+from spdbench import hashing, plugins
+from spdbench.errors import ConfigError
+from spdbench.oracles.base import Metric, Oracle
+from spdbench.oracles.catalog import load_oracle
+from spdbench.search.base import Observation, SearchContext, Searcher, Suggestion
+from spdbench.search.evolution import RegularizedEvolution
+from spdbench.search.random_search import RandomSearch
+from spdbench.simulation.backend import Budget, Simulation
+from spdbench.spaces.macro import MacroSpace
+
+
+class FlatOracle(Oracle):
+    """6,561 macro networks, two epochs; training cost per epoch `cost` (equal) or drawn per
+    architecture (unequal); scores from a hash."""
+
+    name = "flat"
+
+    def __init__(self, cost: float = 10.0, equal: bool = True) -> None:
+        super().__init__()
+        self.space = MacroSpace()
+        self.metrics = {"valid_acc": Metric.standard("valid_acc")}
+        self.default_metric = "valid_acc"
+        self.epochs = np.array([1, 4])
+        self.seeds = np.array([0])
+        self.cost, self.equal = cost, equal
+
+    def _records(self, g, seeds, k, curves):
+        key = self.space.keys(g)
+        value = 100 * hashing.uniform(key, 1)
+        per_epoch = self.cost * (1.0 if self.equal else 0.5 + 2 * hashing.uniform(key, 2))
+        cost = per_epoch * self.epochs[k] * np.ones(len(g))
+        return {"valid_acc": value[:, None]}, cost[:, None], {}
+
+
+def _context(oracle, rng=0, fidelity=None):
+    return SearchContext(
+        space=oracle.space,
+        fidelities=oracle.epochs,
+        fidelity=int(oracle.epochs[-1]) if fidelity is None else fidelity,
+        rng=np.random.default_rng(rng),
+        pool=oracle.enumerate() if oracle.size is not None else None,
+        oracle=oracle,
+        metric=oracle.default_metric,
+    )
+
+
+def _run(oracle, searcher, budget, workers=1, seed=0, **sim):
+    searcher.setup(_context(oracle, seed))
+    return Simulation(oracle, workers=workers, **sim).run(searcher, Budget.parse(budget))
+
+
+def expected_max_without_replacement(values: np.ndarray, n: int) -> float:
+    """E[max of n draws without replacement] = sum_i v_(i) C(i-1, n-1) / C(N, n)."""
+    v = np.sort(values)
+    N = len(v)
+    i = np.arange(1, N + 1)
+    ok = i >= n
+    logw = (
+        gammaln(i[ok])
+        - gammaln(n)
+        - gammaln(i[ok] - n + 1)
+        - (gammaln(N + 1) - gammaln(n + 1) - gammaln(N - n + 1))
+    )
+    return float((v[ok] * np.exp(logw)).sum())
+
+
+@pytest.mark.parametrize("n", [1, 5, 40])
+def test_random_search_matches_the_exact_expected_maximum(n):
+    oracle = load_oracle("nb201-cifar10")
+    table = oracle.query(oracle.enumerate(), 200, charge=False).metrics["valid_acc"]
+    seeds = 600
+    sim, budget = Simulation(oracle, metric="valid_acc"), Budget(evaluations=n)
+    best = np.empty(seeds)
+    for s in range(seeds):
+        searcher = RandomSearch()
+        searcher.setup(_context(oracle, s))
+        best[s] = sim.run(searcher, budget).score.max()
+    exact = expected_max_without_replacement(table, n)
+    se = best.std(ddof=1) / math.sqrt(seeds)
+    assert abs(best.mean() - exact) < 4 * se + 1e-9, (best.mean(), exact, se)
+
+
+def test_random_search_never_repeats_on_a_finite_space():
+    oracle = FlatOracle()
+    t = _run(oracle, RandomSearch(), "3000evals", workers=3)
+    assert len(np.unique(oracle.space.keys(t.archs))) == 3000
+
+
+@pytest.mark.parametrize("cls", [RandomSearch, RegularizedEvolution])
+@pytest.mark.parametrize("workers", [1, 2, 3, 4])
+def test_equal_costs_end_at_ceil_n_over_w_times_cost(cls, workers):
+    oracle = FlatOracle(cost=10.0)  # 40 s per evaluation at 4 epochs
+    for n in (workers, 7, 13):
+        if n < workers:
+            continue
+        t = _run(oracle, cls(), f"{n}evals", workers=workers)
+        assert len(t) == n
+        assert t.time[-1] == pytest.approx(math.ceil(n / workers) * 40.0)
+
+
+class Spy(RegularizedEvolution):
+    """Records the finish times it is told, in order."""
+
+    def _setup(self, context):
+        super()._setup(context)
+        self.told_ = []
+
+    def tell(self, observation):
+        self.told_.append(observation.time)
+        super().tell(observation)
+
+
+@pytest.mark.parametrize("workers", [1, 3, 8])
+def test_unequal_costs_keep_time_order_and_one_trial_per_worker(workers):
+    oracle = FlatOracle(equal=False)
+    spy = Spy()
+    t = _run(oracle, spy, "300evals", workers=workers)
+    assert np.all(np.diff(t.time) >= 0)  # completions in time order
+    assert np.all(np.diff(spy.told_) >= 0)  # and told in that order
+    np.testing.assert_allclose(t.time, t.start + t.cost)
+    expected = oracle.query(t.archs, 4, charge=False).cost
+    np.testing.assert_allclose(t.cost, expected)  # each charged its recorded training time
+    assert set(t.worker.tolist()) == set(range(workers))
+    for w in range(workers):
+        mine = np.argsort(t.start[t.worker == w], kind="stable")
+        start, end = t.start[t.worker == w][mine], t.time[t.worker == w][mine]
+        assert np.all(start[1:] >= end[:-1] - 1e-9)  # no worker runs two trials at once
+    # a worker is never idle while work waits: every start is 0 or some trial's finish
+    finishes = set(np.round(t.time, 9).tolist()) | {0.0}
+    assert set(np.round(t.start, 9).tolist()) <= finishes
+
+
+def test_time_budget_counts_only_trials_finished_in_time():
+    oracle = FlatOracle(equal=False)
+    t = _run(oracle, RegularizedEvolution(), "2000s", workers=4)
+    assert len(t) > 0 and t.time.max() <= 2000
+    longer = _run(oracle, RegularizedEvolution(), "4000s", workers=4)
+    np.testing.assert_array_equal(longer.archs[: len(t)], t.archs)  # a prefix: same run
+
+
+class Open(RandomSearch):
+    adaptive = True  # through the general event loop
+
+
+@pytest.mark.parametrize(("workers", "budget"), [(1, "500evals"), (4, "20000s")])
+def test_the_open_loop_equals_the_event_loop(workers, budget):
+    oracle = load_oracle("nb201-cifar10")
+    kw = dict(metric="valid_acc", report_metric="test_acc", report_fidelity=200)
+    fast = _run(oracle, RandomSearch(), budget, workers, **kw)
+    slow = _run(oracle, Open(), budget, workers, **kw)
+    for name in ("time", "start", "worker", "trial", "archs", "score", "report", "cost"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
+
+
+def test_asha_promotions_pay_only_the_extra_epochs():
+    oracle = FlatOracle(equal=False)
+    asha = plugins.load("searcher", "asha")(eta=2)
+    t = _run(oracle, asha, "200evals", workers=3)
+    assert set(t.fidelity.tolist()) == {1, 4}
+    promoted = np.isin(t.trial, t.trial[t.fidelity == 4]) & (t.fidelity == 4)
+    assert promoted.any()
+    full = oracle.query(t.archs[promoted], 4, charge=False).cost
+    first = oracle.query(t.archs[promoted], 1, charge=False).cost
+    np.testing.assert_allclose(t.cost[promoted], full - first)
+    # a trial is promoted only after its lower rung finished
+    for trial in np.unique(t.trial[promoted]).tolist():
+        rows = np.flatnonzero(t.trial == trial)
+        assert t.fidelity[rows].tolist() == [1, 4] and t.start[rows[1]] >= t.time[rows[0]]
+
+
+@pytest.mark.parametrize(
+    "name", ["random", "regularized-evolution", "local-search", "asha", "hyperband", "petri-ga"]
+)
+def test_builtin_searchers_pass_the_contract(name):
+    from spdbench.search.checks import check_searcher
+
+    params = {"predictor": "knn", "warm_start": 10, "top_k": 5} if name == "petri-ga" else {}
+    outcome = check_searcher(plugins.load("searcher", name), params=params)
+    assert set(outcome.values()) == {"passed"}
+
+
+class OutsideSearcher(Searcher):
+    name = "outside"
+    description = "suggests an architecture outside the space"
+
+    def ask(self, n: int) -> Suggestion:
+        return self._suggest(np.full((n, self.context_.space.dims), 99))
+
+    def tell(self, observation: Observation) -> None:
+        pass
+
+
+def test_check_searcher_names_a_broken_rule():
+    from spdbench.search.checks import check_searcher
+
+    with pytest.raises(AssertionError, match="outside"):
+        check_searcher(OutsideSearcher)
+
+
+def test_budget_parsing_and_bad_budgets():
+    assert Budget.parse("300evals") == Budget(evaluations=300)
+    assert Budget.parse("300") == Budget(evaluations=300)
+    assert Budget.parse("12000s") == Budget(seconds=12000.0)
+    for bad in ("0evals", "-5", "0s", "-1s", "abc", "2.5evals"):
+        with pytest.raises(ConfigError):
+            Budget.parse(bad)
+
+
+def test_more_workers_than_evaluations_is_refused():
+    with pytest.raises(ConfigError, match="at most as many workers"):
+        _run(FlatOracle(), RandomSearch(), "3evals", workers=4)
+
+
+def test_petri_ga_stays_inside_the_recorded_nlp_cells():
+    oracle = load_oracle("nas-bench-nlp-wt2")
+    ga = plugins.load("searcher", "petri-ga")(predictor="knn")
+    t = _run(oracle, ga, "100evals", metric="valid_loss")
+    assert len(t) == 100
+    keys = oracle.space.keys(t.archs)
+    assert len(np.unique(keys)) == 100  # never evaluates a cell twice
+    assert oracle.space.contains(t.archs).all()
+
+
+def _search_rows(tmp_path, name, workers):
+    from spdbench.search.experiment import SearchConfig, plan_search, run_search
+
+    config = SearchConfig(
+        benchmark="nb201-cifar10",
+        searchers=("random", "regularized-evolution", "local-search", "asha", "petri-ga"),
+        predictor="knn",
+        seeds=2,
+        budget="60evals",
+        workers_sim=3,
+    )
+    return run_search(plan_search(config, out=tmp_path / name, workers=workers))
+
+
+def test_a_search_is_a_pure_function_of_its_config(tmp_path):
+    cols = ["searcher", "replicate", "sim_time", "archs", "eval_fidelity", "incumbent_report"]
+    a = _search_rows(tmp_path, "a", 1)[cols]
+    b = _search_rows(tmp_path, "b", 1)[cols]  # rerun
+    c = _search_rows(tmp_path, "c", 2)[cols]  # two local processes
+    assert (a["searcher"] == "petri-ga").any() and len(a) == 10
+    for other in (b, c):
+        pd.testing.assert_frame_equal(
+            a.sort_values(["searcher", "replicate"]).reset_index(drop=True),
+            other.sort_values(["searcher", "replicate"]).reset_index(drop=True),
+        )
+
+
+class Raises(RandomSearch):
+    name = "raises"
+    description = "raises in tell"
+    adaptive = True
+
+    def tell(self, observation: Observation) -> None:
+        raise RuntimeError("boom")
+
+
+class Outside(OutsideSearcher):
+    pass
+
+
+def _one_line_error(r, *fragments):
+    assert r.code == 2, (r.code, r.err)
+    lines = [ln for ln in r.err.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("spdbench: error:"), r.err
+    for frag in fragments:
+        assert frag in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["-s", "random,nope"], ["unknown searcher 'nope'", "regularized-evolution"]),
+        (["-s", "petri-ga", "--predictor", "nope"], ["unknown predictor 'nope'"]),
+        (["-s", "random", "--predictor", "nope"], ["unknown predictor 'nope'"]),
+        (["-s", "random", "--budget", "0evals"], ["budget must be positive"]),
+        (["-s", "random", "--budget", "-5s"], ["budget must be positive"]),
+        (["-s", "random", "--budget", "lots"], ["not like 300evals"]),
+        (["-s", "random", "--fidelity", "13"], ["no fidelity 13", "12, 200"]),
+        (["-s", "random", "--budget", "3evals", "--workers-sim", "4"], ["at most as many"]),
+        (["-s", "petri-ga", "--predictor", "petri-dish"], ["motif-network"]),
+    ],
+)
+def test_bad_search_input_is_one_line_exit_2(cli, tmp_path, args, fragments):
+    out = tmp_path / "out"
+    r = cli("search", "-b", "nb201-cifar10", *args, "--seeds", "1", "--out", str(out))
+    _one_line_error(r, *fragments)
+    assert not (out / "results.parquet").exists()
+
+
+def test_a_failing_searcher_fails_alone_and_nothing_stored_is_lost(cli, tmp_path, monkeypatch):
+    real = plugins.load
+    fakes = {"raises": Raises, "outside": Outside}
+    monkeypatch.setattr(plugins, "load", lambda kind, n: fakes.get(n) or real(kind, n))
+    out = tmp_path / "out"
+    args = ["search", "-b", "nb201-cifar10", "--seeds", "2", "--budget", "20evals",
+            "--out", str(out)]  # fmt: skip
+    assert cli(*args, "-s", "random").code == 0
+    r = cli(*args, "-s", "random,raises,outside")
+    assert r.code == 4 and "boom" in r.err and "outside space" in r.err, r.err
+    rows = pd.read_parquet(out / "results.parquet")
+    status = rows.groupby("searcher")["status"].agg(set).to_dict()
+    assert status == {"random": {"ok"}, "raises": {"failed"}, "outside": {"failed"}}
+    assert "2 of 6 runs already done" in r.err  # random's runs were kept, not redone
+    assert (out / "README.md").read_text().count("failed") >= 1
+
+
+def test_search_on_an_infinite_space_reports_without_regret(cli, tmp_path):
+    out = tmp_path / "out"
+    r = cli("search", "-b", "synthetic-slope", "-s", "random,regularized-evolution",
+            "--seeds", "2", "--budget", "10evals", "--out", str(out))  # fmt: skip
+    assert r.code == 0, r.err
+    md = (out / "README.md").read_text()
+    assert "by_time.png" in md and "regret.png" not in md
