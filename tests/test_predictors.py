@@ -156,3 +156,24 @@ def test_only_predictors_that_declare_it_get_the_oracle():
     gt = oracle.query([[0.5], [0.9]], curves=True, charge=False)
     assert Context.for_predictor(KNNPredictor, oracle, "valid_acc", gt).oracle is None
     assert Context.for_predictor(ASHA, oracle, "valid_acc", gt).oracle is oracle
+
+
+def test_low_fidelity_replays_the_short_run_and_pays_for_it():
+    from spdbench.predictors.low_fidelity import LowFidelity
+
+    oracle = _scored_oracle()
+    archs = oracle.enumerate()[:10]
+    ctx = Context(space=oracle.space, oracle=oracle, metric="valid_acc", fidelity=200)
+    p = LowFidelity().fit(archs[:2], [1.0, 2.0], ctx)
+    assert p.epoch_ == 12
+    before = oracle.clock.seconds
+    predicted = p.predict(archs, ctx)
+    np.testing.assert_array_equal(
+        predicted, oracle.scores(archs, "valid_acc", fidelity=12, charge=False)
+    )
+    charged = oracle.query(archs, fidelity=12, charge=False).cost.sum()
+    assert oracle.clock.seconds - before == pytest.approx(charged) and charged > 0
+    with pytest.raises(Exception, match="records no epoch below 12"):
+        LowFidelity().fit(
+            archs[:2], [1.0, 2.0], Context(space=oracle.space, oracle=oracle, fidelity=12)
+        )

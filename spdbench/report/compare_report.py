@@ -146,6 +146,31 @@ def figure_init_vs_query(summary: pd.DataFrame, path: Path) -> None:
     save_figure(fig, path)
 
 
+def figure_tau_vs_total_cost(summary: pd.DataFrame, test_size: float, path: Path) -> None:
+    """Kendall tau against what ranking the test set cost: init time plus query time for
+    every test architecture (one point per train size)."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.0), dpi=120)
+    for name, grp in summary.groupby("predictor", sort=False):
+        total = grp["init_time_s"] + grp["query_time_s"] * test_size
+        ax.errorbar(
+            np.maximum(total, 1e-6),
+            grp["kendall_tau"],
+            yerr=grp["kendall_tau_ci"],
+            marker="o",
+            capsize=3,
+            label=name,
+        )
+    ax.set(
+        xscale="log",
+        xlabel=f"init + query time for {test_size:g} test architectures, s",
+        ylabel="Kendall tau (mean ± 95% interval)",
+    )
+    ax.set_title("ranking quality against total cost", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, ncol=2)
+    save_figure(fig, path)
+
+
 def markdown_table(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
     cols = [
         ("kendall_tau", "Kendall tau", ".3f"),
@@ -211,6 +236,9 @@ def write_report(
         figures.append(("Kendall tau against train size", "tau_vs_train_size.png"))
         figure_init_vs_query(summary, out / "init_vs_query.png")
         figures.append(("Init time against query time", "init_vs_query.png"))
+        test_size = float(finished["test_size"].median())
+        figure_tau_vs_total_cost(summary, test_size, out / "tau_vs_total_cost.png")
+        figures.append(("Kendall tau against total cost", "tau_vs_total_cost.png"))
     text = [
         f"# compare: {bench}",
         "",

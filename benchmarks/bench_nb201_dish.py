@@ -1,0 +1,85 @@
+"""Speed of the Petri dish on NAS-Bench-201 cells (issue 15), side by side with the slope dish.
+
+Prints, for the Table 4 setting (40 motif-networks per outer step, 50 inner steps):
+- seconds per outer step and the projected fit time at 200 outer steps,
+- prediction throughput (cells/s) over the 15,625 cells (a timed slice, projected),
+and the same for the sigmoid-slope dish at Table 2 (60 x 250) as the baseline ratio.
+
+    python benchmarks/bench_nb201_dish.py [--outer 5] [--cells 4096] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from spdbench.predictors.petri_dish import inner_valid_loss, outer_loss
+from spdbench.spaces.motif_settings import CELL_TABLE_4
+from spdbench.spaces.nb201 import NB201Space
+from spdbench.spaces.slope import SlopeSpace
+
+
+def outer_step_seconds(space, archs, options, steps, outer) -> float:
+    nets = space.motif_networks(archs, **options)
+    gen = torch.Generator().manual_seed(0)
+    theta0 = nets.init_params(gen, 1.0, torch.float32)
+    x = torch.randn(20, *nets.input_shape, generator=gen)
+    labels = (torch.rand(20, *nets.label_shape, generator=gen) < 0.5).float()
+    xt, xv = x.clone().requires_grad_(), x.clone().requires_grad_()
+    truth = torch.randn(len(archs))
+    t0 = time.perf_counter()
+    for _ in range(outer):
+        loss = outer_loss(inner_valid_loss(nets, theta0, xt, xv, labels, steps, 0.01, 1e-5), truth)
+        loss.backward()
+    return (time.perf_counter() - t0) / outer
+
+
+def predict_cells_per_s(space, archs, options, steps) -> float:
+    nets = space.motif_networks(archs, **options)
+    gen = torch.Generator().manual_seed(0)
+    theta0 = nets.init_params(gen, 1.0, torch.float32)
+    x = torch.randn(20, *nets.input_shape, generator=gen)
+    labels = (torch.rand(20, *nets.label_shape, generator=gen) < 0.5).float()
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        inner_valid_loss(nets, theta0, x, x, labels, steps, 0.01, 1e-5)
+    return len(archs) / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--outer", type=int, default=5, help="outer steps timed")
+    parser.add_argument("--cells", type=int, default=4096, help="cells timed for prediction")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads for prediction")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    nb201, slope = NB201Space(), SlopeSpace()
+    cells = nb201.enumerate()
+    t4 = CELL_TABLE_4
+    rows = []
+    torch.set_num_threads(1)  # the dish fits on one thread (tiny tensors)
+    s_cell = outer_step_seconds(
+        nb201, cells[rng.choice(len(cells), 40, replace=False)], {}, t4["inner_steps"], args.outer
+    )
+    s_slope = outer_step_seconds(
+        slope, np.linspace(0.37, 1.5, 15)[:, None], {"hidden": 1}, 250, args.outer
+    )
+    rows.append(("fit: s per outer step", s_cell, s_slope))
+    rows.append(("fit: projected s (200 x 50 | 60 x 250)", 200 * s_cell, 60 * s_slope))
+    torch.set_num_threads(args.threads)
+    c_cell = predict_cells_per_s(nb201, cells[: args.cells], {}, t4["inner_steps"])
+    c_slope = predict_cells_per_s(
+        slope, np.linspace(0.01, 2.0, args.cells)[:, None], {"hidden": 1}, 250
+    )
+    rows.append(("predict: cells/s", c_cell, c_slope))
+    rows.append(("predict: projected s for 15,625 cells", 15625 / c_cell, 15625 / c_slope))
+    print(f"{'':44s} {'nb201 cells':>12s} {'slope (baseline)':>17s} {'ratio':>7s}")
+    for name, a, b in rows:
+        print(f"{name:44s} {a:12.3f} {b:17.3f} {a / b:7.2f}")
+
+
+if __name__ == "__main__":
+    main()
