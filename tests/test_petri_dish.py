@@ -164,3 +164,40 @@ def test_outer_steps_sample_a_fixed_size_batch_of_motifs():
     )
     assert len(p.dish_.history) == FAST["outer_steps"] and np.isfinite(p.dish_.history).all()
     assert p.predict(archs).shape == (30,)
+
+
+@pytest.mark.parametrize("objective", ["mse", "pearson", "rank"])
+def test_outer_objectives_reward_the_true_order(objective):
+    truth = torch.tensor([0.3, 1.2, 0.7, 2.0], dtype=torch.float64)
+    right = outer_loss(truth * 2 + 1, truth, objective)
+    wrong = outer_loss(-truth, truth, objective)
+    assert float(right) < float(wrong)
+    if objective != "rank":
+        assert float(right) == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("objective", ["pearson", "rank"])
+def test_outer_objective_gradients_match_finite_differences(objective):
+    nets, theta0, x, labels = _setup([0.1, 0.6, 1.2, 1.8], n_samples=3, width=3, hidden=1)
+    truth = torch.tensor([2.0, 0.5, 0.4, 0.8], dtype=torch.float64)
+
+    def loss(xt):
+        losses = inner_valid_loss(nets, theta0, xt, x, labels, 12, 0.05, 1e-5)
+        return outer_loss(losses, truth, objective)
+
+    xt = x.clone().requires_grad_()
+    (grad,) = torch.autograd.grad(loss(xt), [xt])
+    d = torch.randn(x.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    numeric = (loss(x + 1e-6 * d) - loss(x - 1e-6 * d)) / 2e-6
+    assert float((grad * d).sum()) == pytest.approx(float(numeric), rel=1e-5, abs=1e-9)
+
+
+def test_an_unknown_outer_objective_is_one_line():
+    from spdbench.errors import InvalidInputError
+
+    oracle = SyntheticSlopeOracle()
+    archs = np.array([[0.4], [0.8], [1.2]])
+    with pytest.raises(InvalidInputError, match="unknown outer objective 'l1'; valid: mse"):
+        PetriDish(outer_objective="l1", **FAST).fit(
+            archs, oracle.scores(archs), Context(space=oracle.space)
+        )

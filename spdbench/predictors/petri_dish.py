@@ -96,9 +96,34 @@ def normalise(v: torch.Tensor) -> torch.Tensor:
     return (v - v.mean()) / (v.std() + 1e-12)
 
 
-def outer_loss(inner_losses: torch.Tensor, true_losses: torch.Tensor) -> torch.Tensor:
-    """Eq. 2: mean squared error between normalised inner and ground-truth losses."""
-    return ((normalise(inner_losses) - normalise(true_losses)) ** 2).mean()
+def outer_loss(
+    inner_losses: torch.Tensor, true_losses: torch.Tensor, objective: str = "mse"
+) -> torch.Tensor:
+    """The outer objective over a batch of motifs.
+
+    - "mse": Eq. 2, mean squared error between normalised inner and ground-truth losses;
+    - "pearson": 1 - Pearson correlation (Cassimon et al., Sec. 3.4: a linear relation between
+      motif and ground-truth metric is enough);
+    - "rank": a pairwise logistic ranking loss on the normalised losses (RankNet-style): only
+      the order of each pair counts, which is what Kendall tau measures.
+    """
+    z, t = normalise(inner_losses), normalise(true_losses)
+    if objective == "mse":
+        return ((z - t) ** 2).mean()
+    if objective == "pearson":
+        return 1 - (z * t).sum() / (len(z) - 1)
+    if objective == "rank":
+        order = torch.sign(t[:, None] - t[None, :])  # +1 where motif i is worse than j
+        pairs = order != 0
+        if not pairs.any():  # a batch of tied motifs says nothing about order
+            return (z * 0).sum()
+        return torch.nn.functional.softplus(-order * (z[:, None] - z[None, :]))[pairs].mean()
+    raise InvalidInputError(
+        f"unknown outer objective {objective!r}; valid: {', '.join(OUTER_OBJECTIVES)}"
+    )
+
+
+OUTER_OBJECTIVES = ("mse", "pearson", "rank")
 
 
 class PetriDish(Predictor):
@@ -135,6 +160,7 @@ class PetriDish(Predictor):
         outer_decay_every: int | None = None,
         outer_l2: float | None = None,
         motifs_per_step: int = 40,
+        outer_objective: str = "mse",
         image_size: int = 4,
         time_steps: int = 10,
         select: bool = False,
@@ -156,6 +182,7 @@ class PetriDish(Predictor):
         self.outer_decay_every = outer_decay_every
         self.outer_l2 = outer_l2
         self.motifs_per_step = motifs_per_step
+        self.outer_objective = outer_objective
         self.image_size = image_size
         self.time_steps = time_steps
         self.select = select
@@ -175,6 +202,11 @@ class PetriDish(Predictor):
         if len(archs) < 2 or np.ptp(scores) == 0:
             raise InvalidInputError(
                 "petri-dish needs at least 2 training architectures with different scores"
+            )
+        if self.outer_objective not in OUTER_OBJECTIVES:
+            raise InvalidInputError(
+                f"unknown outer objective {self.outer_objective!r}; valid: "
+                f"{', '.join(OUTER_OBJECTIVES)}"
             )
         with torch_threads(1):
             self._fit_on_one_thread(archs, scores, context)
@@ -210,7 +242,9 @@ class PetriDish(Predictor):
             params = {**self.resolved_params(context), **candidate}
             dish = _train_dish(archs[train], scores[train], context, params)
             predicted = torch.as_tensor(dish.predict(archs[held], context))
-            loss = float(outer_loss(-predicted, torch.as_tensor(-scores[held])))
+            loss = float(
+                outer_loss(-predicted, torch.as_tensor(-scores[held]), params["outer_objective"])
+            )
             self.selection_.append({**candidate, "validation_outer_loss": loss})
             if loss < best_loss:
                 best, best_loss = candidate, loss
@@ -314,7 +348,7 @@ def _train_dish(
         losses = inner_valid_loss(
             sub, theta0, x_train, x_valid, labels, p["inner_steps"], p["inner_lr"], p["inner_l2"]
         )
-        loss = outer_loss(losses, target)  # Eq. 2
+        loss = outer_loss(losses, target, p["outer_objective"])  # Eq. 2 by default
         optimizer.zero_grad()
         loss.backward()  # Eqs. 3-4: through the unrolled inner loop into S_train and S_valid
         optimizer.step()
