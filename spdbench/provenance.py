@@ -43,3 +43,15 @@ def config_hash(config: dict[str, Any]) -> str:
     """Short stable hash of a JSON-able config (key order does not matter)."""
     blob = json.dumps(config, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def run_stamp(oracle: Any) -> dict[str, Any]:
+    """What every run record says about its data and where and when it ran: the benchmark's
+    description and checksum, the versions, the machine and the start time."""
+    return {
+        "benchmark": oracle.info(),
+        "data_checksum": oracle.checksum,
+        "versions": versions(),
+        "machine": machine(),
+        "started_at": now(),
+    }

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "spdbench"
 # Lower number = lower layer. A module may import from its own layer or below.
 LAYERS = {
     "errors": 0, "io": 0, "hashing": 0, "arrays": 0, "provenance": 0, "progress": 0,
-    "torch_utils": 0, "plugins": 0, "__init__": 0,
+    "torch_utils": 0, "plugins": 0, "params": 0, "__init__": 0,
     "simulation": 1, "spaces": 1,
     "oracles": 2,
     "predictors": 3, "groundtruth": 3, "convert": 3,

@@ -291,12 +291,14 @@ def _one_line_error(r, *fragments):
         (["-s", "random", "--budget", "lots"], ["not like 300evals"]),
         (["-s", "random", "--fidelity", "13"], ["no fidelity 13", "12, 200"]),
         (["-s", "random", "--budget", "3evals", "--workers-sim", "4"], ["at most as many"]),
-        (["-s", "petri-ga", "--predictor", "petri-dish"], ["motif-network"]),
+        (["-b", "nas-bench-macro", "-s", "petri-ga", "--predictor", "petri-dish"],
+         ["motif-network"]),
     ],
-)
+)  # fmt: skip
 def test_bad_search_input_is_one_line_exit_2(cli, tmp_path, args, fragments):
     out = tmp_path / "out"
-    r = cli("search", "-b", "nb201-cifar10", *args, "--seeds", "1", "--out", str(out))
+    bench = [] if "-b" in args else ["-b", "nb201-cifar10"]
+    r = cli("search", *bench, *args, "--seeds", "1", "--out", str(out))
     _one_line_error(r, *fragments)
     assert not (out / "results.parquet").exists()
 

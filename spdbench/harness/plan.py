@@ -314,11 +314,7 @@ class ComparePlan:
                 },
                 "predictor_params": {n: self.config.predictor_of(n)[1] for n in self.predictors},
             },
-            "benchmark": self.oracle.info(),
-            "data_checksum": self.oracle.checksum,
-            "versions": provenance.versions(),
-            "machine": provenance.machine(),
-            "started_at": provenance.now(),
+            **provenance.run_stamp(self.oracle),
         }
 
 

@@ -16,7 +16,6 @@ so every predictor fails the same clear way on bad input.
 
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
@@ -25,6 +24,7 @@ import numpy as np
 
 from spdbench.errors import InvalidInputError, NotFittedError, PredictorContractError
 from spdbench.oracles.base import Oracle
+from spdbench.params import Parameterized
 from spdbench.spaces.base import SearchSpace
 
 KNOWN_NEEDS = frozenset({"space", "curves", "oracle"})
@@ -57,7 +57,7 @@ class Context:
         )
 
 
-class Predictor(ABC):
+class Predictor(Parameterized, ABC):
     """Base class of all performance predictors."""
 
     name: ClassVar[str] = ""
@@ -82,25 +82,6 @@ class Predictor(ABC):
         """Raise ConfigError when the predictor cannot run on `oracle` at all; called once when
         an experiment is planned, before any job starts (default: it can run anywhere)."""
         return
-
-    # ---- parameters (scikit-learn convention) -------------------------------------------------
-    @classmethod
-    def param_names(cls) -> list[str]:
-        """Names of the hyperparameters, read from the `__init__` signature."""
-        sig = inspect.signature(cls.__init__)
-        return [
-            p.name
-            for p in sig.parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        ]
-
-    def get_params(self) -> dict[str, Any]:
-        """Hyperparameters as passed to `__init__`."""
-        return {name: getattr(self, name) for name in self.param_names()}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
     # ---- the contract ---------------------------------------------------------------------------
     def fit(self, archs: Any, scores: Any, context: Context | None = None) -> Self:

@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -109,17 +111,22 @@ def _break_gaps(x: np.ndarray, *ys: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(np.insert(np.asarray(v, dtype=float), cut, np.nan) for v in (x, *ys))
 
 
-def figure_tau_vs_size(summary: pd.DataFrame, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(5.6, 4.0), dpi=120)
+def _tau_lines(ax: Any, summary: pd.DataFrame, x_of: Callable[[pd.DataFrame], Any]) -> None:
+    """Kendall tau (mean, 95% interval bars) of each predictor against x_of(its rows)."""
     for name, grp in summary.groupby("predictor", sort=False):
         ax.errorbar(
-            grp["train_size"],
+            x_of(grp),
             grp["kendall_tau"],
             yerr=grp["kendall_tau_ci"],
             marker="o",
             capsize=3,
             label=name,
         )
+
+
+def figure_tau_vs_size(summary: pd.DataFrame, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(5.6, 4.0), dpi=120)
+    _tau_lines(ax, summary, lambda grp: grp["train_size"])
     ax.set(
         xlabel="training architectures",
         ylabel="Kendall tau (mean ± 95% interval)",
@@ -150,16 +157,11 @@ def figure_tau_vs_total_cost(summary: pd.DataFrame, test_size: float, path: Path
     """Kendall tau against what ranking the test set cost: init time plus query time for
     every test architecture (one point per train size)."""
     fig, ax = plt.subplots(figsize=(5.6, 4.0), dpi=120)
-    for name, grp in summary.groupby("predictor", sort=False):
-        total = grp["init_time_s"] + grp["query_time_s"] * test_size
-        ax.errorbar(
-            np.maximum(total, 1e-6),
-            grp["kendall_tau"],
-            yerr=grp["kendall_tau_ci"],
-            marker="o",
-            capsize=3,
-            label=name,
-        )
+    _tau_lines(
+        ax,
+        summary,
+        lambda grp: np.maximum(grp["init_time_s"] + grp["query_time_s"] * test_size, 1e-6),
+    )
     ax.set(
         xscale="log",
         xlabel=f"init + query time for {test_size:g} test architectures, s",

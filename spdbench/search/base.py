@@ -16,7 +16,6 @@ A searcher that outside packages register under the `spdbench.searchers` entry p
 
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -24,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from spdbench.errors import InvalidInputError
+from spdbench.params import Parameterized
 from spdbench.simulation.backend import Observation, Suggestion
 from spdbench.spaces.base import SearchSpace
 from spdbench.spaces.categorical import CategoricalSpace
@@ -76,7 +76,7 @@ class SearchContext:
         return self.fidelities[self.fidelities <= self.fidelity]
 
 
-class Searcher(ABC):
+class Searcher(Parameterized, ABC):
     """Base class of search strategies (ask / tell)."""
 
     name: ClassVar[str] = ""
@@ -88,23 +88,6 @@ class Searcher(ABC):
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
-
-    # ---- parameters (scikit-learn convention, as predictors) ----------------------------------
-    @classmethod
-    def param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [
-            p.name
-            for p in sig.parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        ]
-
-    def get_params(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.param_names()}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
     @classmethod
     def check_benchmark(cls, oracle: Any, params: dict[str, Any]) -> None:
@@ -120,7 +103,7 @@ class Searcher(ABC):
         self._overhead = 0.0
         self._setup(context)
 
-    def _setup(self, context: SearchContext) -> None:  # noqa: B027 (optional hook)
+    def _setup(self, context: SearchContext) -> None:
         """Hook for subclasses."""
 
     @abstractmethod

@@ -217,11 +217,7 @@ class SearchPlan:
                 },
                 "params": self.params,
             },
-            "benchmark": self.oracle.info(),
-            "data_checksum": self.oracle.checksum,
-            "versions": provenance.versions(),
-            "machine": provenance.machine(),
-            "started_at": provenance.now(),
+            **provenance.run_stamp(self.oracle),
         }
 
 
