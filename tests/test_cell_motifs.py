@@ -9,8 +9,9 @@ from torch.nn import functional as F
 
 from spdbench.errors import ArchitectureError
 from spdbench.predictors.petri_dish import inner_train, inner_valid_loss, outer_loss
+from spdbench.spaces.motif_settings import CELL_TABLE_4
 from spdbench.spaces.nb101 import N_BITS, NB101Space
-from spdbench.spaces.nb101_motifs import NB101MotifNetworks
+from spdbench.spaces.nb101_motifs import NB101MotifNetworks, vertex_channels
 from spdbench.spaces.nb201 import EDGES, NB201Space
 
 
@@ -287,3 +288,21 @@ def test_nb101_cell_without_a_path_is_refused_in_one_line():
         with pytest.raises(ArchitectureError) as err:
             build()
         assert "\n" not in str(err.value)
+
+
+def test_nb101_channels_follow_compute_vertex_channels():
+    cells = NB101Space().sample(300, np.random.default_rng(1))
+    for width in (4, 12, 13):
+        _, channels = vertex_channels(cells, width)
+        for row, got in zip(cells, channels, strict=True):
+            full = np.zeros((7, 7), dtype=int)
+            full[np.triu_indices(7, k=1)] = row[:N_BITS]
+            m, _, kept = _nb101_prune(full.tolist(), [None] * 7)
+            expected = np.zeros(7, dtype=int)
+            expected[kept] = _nb101_channels(width, width, m)
+            np.testing.assert_array_equal(got, expected[1:-1])
+
+
+def test_nb101_dish_takes_table_4():
+    space = NB101Space()
+    assert space.has_motif_networks and space.motif_defaults() == CELL_TABLE_4
