@@ -7,8 +7,21 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from spdbench.errors import ArchitectureError
 from spdbench.predictors.petri_dish import inner_train, inner_valid_loss, outer_loss
+from spdbench.spaces.motif_settings import CELL_TABLE_4
+from spdbench.spaces.nb101 import N_BITS, NB101Space
+from spdbench.spaces.nb101_motifs import NB101MotifNetworks, vertex_channels
 from spdbench.spaces.nb201 import EDGES, NB201Space
+
+
+def _nb101_row(edges, ops):
+    """An NB101 genotype: the 21 upper-triangle bits (row-major) of `edges`, then `ops`."""
+    a = np.zeros((7, 7), dtype=np.int64)
+    for i, j in edges:
+        a[i, j] = 1
+    return np.concatenate([a[np.triu_indices(7, k=1)], ops])
+
 
 # name -> (space, build options, rows to build, a row that differs from rows[1])
 BUILDERS = {
@@ -17,6 +30,22 @@ BUILDERS = {
         {"hidden": 2, "image_size": 3, "out_width": 3},
         np.array([[3, 2, 4, 1, 3, 0], [2, 3, 1, 4, 0, 3], [1, 1, 3, 2, 4, 2]]),
         np.array([2, 3, 1, 4, 3, 3]),
+    ),
+    "nb101": (
+        NB101Space(),
+        {"hidden": 1, "image_size": 3, "out_width": 3},
+        np.array(
+            [
+                # an input->output edge; nodes 4 and 5 unused
+                _nb101_row([(0, 1), (0, 2), (1, 3), (2, 3), (3, 6), (0, 6)], [0, 1, 2, 0, 2]),
+                # node 3 a dead end (pruned); two nodes feed the output
+                _nb101_row([(0, 1), (1, 2), (1, 6), (2, 6), (0, 3)], [2, 0, 1, 1, 1]),
+                # the chain 0->1->2->3->4->5->6
+                _nb101_row([(i, i + 1) for i in range(6)], [1, 2, 0, 0, 1]),
+            ]
+        ),
+        # row 1 with node 2 a max-pool fed by the input too
+        _nb101_row([(0, 1), (1, 2), (1, 6), (2, 6), (0, 2), (0, 3)], [2, 2, 1, 1, 1]),
     ),
 }
 
@@ -142,3 +171,138 @@ def test_nb201_cells_compute_what_nb201_defines():
     batched = nets.forward(theta, x)
     for k, cell in enumerate(cells):
         torch.testing.assert_close(batched[k], _nb201_reference(cell, theta[k], x, 3, 5))
+
+
+# ---- NB101 against a one-network reference (Ying et al. 2019; NASBench's model_builder) -------
+def _nb101_prune(matrix, ops):
+    """NB101's ModelSpec pruning: keep the vertices on some input->output path, in order."""
+    n = len(matrix)
+    fwd, bwd = {0}, {n - 1}
+    for j in range(1, n):
+        if any(matrix[i][j] and i in fwd for i in range(j)):
+            fwd.add(j)
+    for i in range(n - 2, -1, -1):
+        if any(matrix[i][j] and j in bwd for j in range(i + 1, n)):
+            bwd.add(i)
+    kept = sorted(fwd & bwd)
+    return [[matrix[i][j] for j in kept] for i in kept], [ops[v] for v in kept], kept
+
+
+def _nb101_channels(c_in, c_out, m):
+    """compute_vertex_channels, written the plain way."""
+    n = len(m)
+    ch = [0] * n
+    ch[0], ch[-1] = c_in, c_out
+    if n == 2:
+        return ch
+    fan_in = sum(m[v][-1] for v in range(1, n - 1))
+    correction = c_out % fan_in
+    for v in range(1, n - 1):
+        if m[v][-1]:
+            ch[v] = c_out // fan_in + (1 if correction else 0)
+            correction -= 1 if correction else 0
+    for v in range(n - 3, 0, -1):
+        if not m[v][-1]:
+            ch[v] = max(ch[dst] for dst in range(v + 1, n - 1) if m[v][dst])
+    return ch
+
+
+def _nb101_reference(row, theta, x, hidden, out_width):
+    """One NB101 cell (motif C) written the plain way: conv2d, max_pool2d, batch_norm."""
+    c = 4 * hidden
+    full = np.zeros((7, 7), dtype=int)
+    full[np.triu_indices(7, k=1)] = row[:N_BITS]
+    ops = [None, *row[N_BITS:], None]
+    m, ops, kept = _nb101_prune(full.tolist(), ops)
+    sizes = [c * 27, 6 * c * c, 5 * c * c * 9, c * out_width, out_width]
+    stem, proj, kern, head_w, head_b = torch.split(theta, sizes)
+    stem, proj, kern = stem.view(c, 3, 3, 3), proj.view(6, c, c), kern.view(5, c, c, 3, 3)
+
+    def projection(h, node, channels):  # 1x1 conv-bn-relu of the input
+        return F.relu(_bn(F.conv2d(h, proj[node - 1][:channels, :, None, None])))
+
+    ch = _nb101_channels(c, c, m)
+    tensors = [F.relu(_bn(F.conv2d(x, stem, padding=1)))]  # the stem is the cell's input
+    concat = []
+    for t in range(1, len(m) - 1):
+        node = kept[t]  # parameters are indexed by the unpruned vertex
+        add_in = [tensors[src][:, : ch[t]] for src in range(1, t) if m[src][t]]
+        if m[0][t]:
+            add_in.append(projection(tensors[0], node, ch[t]))
+        h = sum(add_in[1:], add_in[0])
+        if ops[t] == 2:
+            h = F.max_pool2d(h, 3, 1, 1)
+        else:
+            k = kern[node - 1][: ch[t], : ch[t]]
+            k = k if ops[t] == 0 else k[:, :, 1:2, 1:2]
+            h = F.relu(_bn(F.conv2d(h, k, padding=1 if ops[t] == 0 else 0)))
+        tensors.append(h)
+        if m[t][-1]:
+            concat.append(h)
+    out = torch.cat(concat, dim=1) if concat else 0
+    if m[0][-1]:
+        out = out + projection(tensors[0], 6, c)
+    return out.mean(dim=(2, 3)) @ head_w.view(c, out_width) + head_b
+
+
+def test_nb101_cells_compute_what_nb101_defines():
+    space = NB101Space()
+    cells = np.concatenate([space.sample(9, np.random.default_rng(0)), BUILDERS["nb101"][2]])
+    a = np.zeros((len(cells), 7, 7), dtype=bool)
+    a[:, *np.triu_indices(7, k=1)] = cells[:, :N_BITS] == 1
+    assert a[:, 0, 6].any() and (cells[:, N_BITS:] == 2).any()  # input->output edge, max-pool
+    nets = space.motif_networks(cells, hidden=2, image_size=4, out_width=5)
+    gen = torch.Generator().manual_seed(0)
+    theta = torch.randn(len(cells), nets.n_params, generator=gen, dtype=torch.float64)
+    x = torch.randn(6, 3, 4, 4, generator=gen, dtype=torch.float64)
+    theta.requires_grad_()
+    batched = nets.forward(theta, x)
+    weights = torch.randn(batched.shape, generator=gen, dtype=torch.float64)
+    (grad,) = torch.autograd.grad((batched * weights).sum(), theta)
+    for k, row in enumerate(cells):
+        reference = _nb101_reference(row, theta[k], x, 2, 5)
+        torch.testing.assert_close(batched[k], reference, rtol=0, atol=1e-10)
+        # the same gradient, so exactly zero on the weights the cell does not use
+        (expected,) = torch.autograd.grad((reference * weights[k]).sum(), theta)
+        torch.testing.assert_close(grad[k], expected[k], rtol=0, atol=1e-9)
+        assert torch.equal(grad[k] == 0, expected[k] == 0)
+
+
+def test_nb101_pruned_cells_equal_their_pruned_form():
+    """Nodes off every input->output path change nothing (NB101 prunes them)."""
+    row = BUILDERS["nb101"][2][1]
+    bare = _nb101_row([(0, 1), (1, 2), (1, 6), (2, 6)], row[N_BITS:])  # without 0->3
+    nets = NB101Space().motif_networks(np.stack([row, bare]), hidden=1, image_size=3)
+    theta = nets.init_params(torch.Generator().manual_seed(0), 1.0, torch.float64).expand(2, -1)
+    y = nets.forward(theta, torch.randn(4, 3, 3, 3, dtype=torch.float64))
+    torch.testing.assert_close(y[0], y[1], rtol=0, atol=0)
+
+
+def test_nb101_cell_without_a_path_is_refused_in_one_line():
+    row = np.zeros(N_BITS + 5, dtype=np.int64)
+    row[0] = 1  # 0->1 only: the output is unreachable
+    for build in (
+        lambda: NB101Space().motif_networks(row[None]),
+        lambda: NB101MotifNetworks(row[None], hidden=3, image_size=4, out_width=10),
+    ):
+        with pytest.raises(ArchitectureError) as err:
+            build()
+        assert "\n" not in str(err.value)
+
+
+def test_nb101_channels_follow_compute_vertex_channels():
+    cells = NB101Space().sample(300, np.random.default_rng(1))
+    for width in (4, 12, 13):
+        _, channels = vertex_channels(cells, width)
+        for row, got in zip(cells, channels, strict=True):
+            full = np.zeros((7, 7), dtype=int)
+            full[np.triu_indices(7, k=1)] = row[:N_BITS]
+            m, _, kept = _nb101_prune(full.tolist(), [None] * 7)
+            expected = np.zeros(7, dtype=int)
+            expected[kept] = _nb101_channels(width, width, m)
+            np.testing.assert_array_equal(got, expected[1:-1])
+
+
+def test_nb101_dish_takes_table_4():
+    space = NB101Space()
+    assert space.has_motif_networks and space.motif_defaults() == CELL_TABLE_4

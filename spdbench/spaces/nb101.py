@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from spdbench import hashing
 from spdbench.errors import ArchitectureError, InvalidInputError
 from spdbench.spaces.base import SearchSpace
+from spdbench.spaces.motif_settings import CELL_TABLE_4
+
+if TYPE_CHECKING:
+    from spdbench.spaces.motifs import MotifNetworks
 
 OPS = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
 NODES = 7
@@ -148,6 +152,25 @@ class NB101Space(SearchSpace):
 
     def exact_keys(self, g: np.ndarray) -> np.ndarray:
         return packed_keys(g)
+
+    def motif_networks(
+        self,
+        g: np.ndarray,
+        *,
+        hidden: int = 3,
+        image_size: int = 4,
+        out_width: int = 10,
+        **_unused: int,
+    ) -> MotifNetworks:
+        """Each cell as Cassimon et al.'s motif C (see spdbench.spaces.nb101_motifs)."""
+        from spdbench.spaces.nb101_motifs import NB101MotifNetworks
+
+        return NB101MotifNetworks(
+            self.as_genotypes(g), hidden=hidden, image_size=image_size, out_width=out_width
+        )
+
+    def motif_defaults(self) -> dict[str, Any]:
+        return dict(CELL_TABLE_4)
 
     def encode(self, g: np.ndarray) -> np.ndarray:
         """21 adjacency bits and a one-hot op per intermediate node (36 features)."""
