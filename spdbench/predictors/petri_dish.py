@@ -141,7 +141,7 @@ class PetriDish(Predictor):
         if not oracle.space.has_motif_networks:
             raise ConfigError(
                 f"{cls.name} needs motif-networks, and space {oracle.space.name!r} of benchmark "
-                f"{oracle.name!r} has no motif-network builder; spaces with one: sigmoid-slope, nb201"
+                f"{oracle.name!r} has no motif-network builder; spaces with one: sigmoid-slope, nb201, nb101"
             )
 
     def __init__(
