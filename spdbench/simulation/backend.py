@@ -212,6 +212,7 @@ class Simulation:
         self.report_metric = oracle.metric(report_metric or self.metric.name)
         self.report_fidelity = int(oracle.epochs[oracle.fidelity_index(report_fidelity)])
         self.charge_searcher_time = charge_searcher_time
+        self._recorded = frozenset(int(e) for e in oracle.epochs)
         size = oracle.size
         self._table = (
             _Table(oracle, self.metric, self.report_metric, self.report_fidelity)
@@ -235,9 +236,13 @@ class Simulation:
         """(search scores, cost to train to `fidelity`, report scores) of rows `g`."""
         if self._table is not None:
             rows = self._table.rows(g)
+            fids = set(fidelity.tolist())  # few distinct fidelities: cheaper than np.unique
+            if len(fids) == 1:
+                score, cost = self._table.lookup(rows, fids.pop())
+                return score, cost, self._table.report[rows]
             score = np.empty(len(g))
             cost = np.empty(len(g))
-            for f in np.unique(fidelity):
+            for f in sorted(fids):
                 at = fidelity == f
                 score[at], cost[at] = self._table.lookup(rows[at], int(f))
             return score, cost, self._table.report[rows]
@@ -267,10 +272,10 @@ class Simulation:
             fid = np.full(k, fid[0])
         if fid.shape != (k,):
             raise SearcherError(f"searcher {name!r} gave {fid.shape} fidelities for {k} trials")
-        bad = ~np.isin(fid, self.oracle.epochs)
-        if bad.any():
+        bad = [f for f in fid.tolist() if f not in self._recorded]
+        if bad:
             raise SearcherError(
-                f"searcher {name!r} asked for fidelity {int(fid[bad][0])}, which benchmark "
+                f"searcher {name!r} asked for fidelity {bad[0]}, which benchmark "
                 f"{self.oracle.name!r} does not record (epochs: "
                 f"{', '.join(str(int(e)) for e in self.oracle.epochs[:8])})"
             )
@@ -418,7 +423,7 @@ class Simulation:
                         grow = max(n_trials, 2 * len(t_paid))
                         t_archs = _grow(t_archs, grow)
                         t_paid, t_busy = _grow(t_paid, grow), _grow(t_busy, grow)
-                    if t_busy[ids].any() or len(np.unique(ids)) < k:
+                    if t_busy[ids].any() or (k > 1 and len(set(ids.tolist())) < k):
                         raise SearcherError(
                             f"searcher {name!r} continued a trial that is still running"
                         )
