@@ -306,3 +306,21 @@ def test_nb101_channels_follow_compute_vertex_channels():
 def test_nb101_dish_takes_table_4():
     space = NB101Space()
     assert space.has_motif_networks and space.motif_defaults() == CELL_TABLE_4
+
+
+def test_cell_dish_selects_over_table_4_ranges_by_default():
+    """App. A.1 on NB201 cells: without a grid, select=True searches Table 4's listed sets of
+    hidden size and synthetic samples, on half the cells, and refits with the winner."""
+    from spdbench.predictors.base import Context
+    from spdbench.predictors.petri_dish import PetriDish
+
+    space = NB201Space()
+    cells = space.sample(8, np.random.default_rng(0), unique=True)
+    scores = np.linspace(0.1, 0.9, 8)
+    fast = dict(inner_steps=2, outer_steps=1, motifs_per_step=4)
+    p = PetriDish(select=True, **fast).fit(cells, scores, Context(space=space))
+    tried = [(s["hidden"], s["samples"]) for s in p.selection_]
+    assert tried == [(h, n) for h in (1, 3, 5) for n in (10, 20)]
+    best = min(p.selection_, key=lambda s: s["validation_outer_loss"])
+    assert p.selected_params_ == {"hidden": best["hidden"], "samples": best["samples"]}
+    assert p.dish_.params["hidden"] == best["hidden"]

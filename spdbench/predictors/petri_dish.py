@@ -197,6 +197,11 @@ class PetriDish(Predictor):
             k: paper[k] if v is None and k in paper else v for k, v in self.get_params().items()
         }
 
+    def selection_grid(self, context: Context) -> dict[str, list[Any]]:
+        """What `select=True` searches: `grid` if set, else the space's (Table 4's search ranges
+        for cells), else Table 2's."""
+        return self.grid or context.space.motif_grid() or DEFAULT_GRID
+
     # ---- fitting ---------------------------------------------------------------------------
     def _fit(self, archs: np.ndarray, scores: np.ndarray, context: Context) -> None:
         if len(archs) < 2 or np.ptp(scores) == 0:
@@ -216,14 +221,14 @@ class PetriDish(Predictor):
         if self.select:
             params = {**params, **self._select(archs, scores, context)}
         self.selected_params_ = (
-            {k: params[k] for k in (self.grid or DEFAULT_GRID)} if self.select else {}
+            {k: params[k] for k in self.selection_grid(context)} if self.select else {}
         )
         self.dish_ = _train_dish(archs, scores, context, params)
 
     def _select(self, archs: np.ndarray, scores: np.ndarray, context: Context) -> dict[str, Any]:
         """App. A.1: train on one half, pick the grid point with the smallest Eq. 2 loss on the
         other half; `fit` then refits on all data with it."""
-        grid = self.grid or DEFAULT_GRID
+        grid = self.selection_grid(context)
         unknown = set(grid) - set(self.param_names())
         if unknown:
             raise InvalidInputError(

@@ -151,6 +151,11 @@ class SearchSpace(ABC):
         falls back to Table 2 for the rest)."""
         return {}
 
+    def motif_grid(self) -> dict[str, list[Any]]:
+        """The grid App. A.1's hyperparameter selection searches for motifs of this space by
+        default ({}: the dish's Table 2 grid)."""
+        return {}
+
     def enumerate(self) -> np.ndarray:
         """Every architecture of a finite space, in a fixed order."""
         raise InvalidInputError(f"space {self.name!r} is infinite and cannot be enumerated")

@@ -15,3 +15,20 @@ CELL_TABLE_4 = {
     "outer_decay_every": 50,
     "outer_l2": 5e-5,
 }
+
+# Table 4's search ranges (App. A.1 selection for cells): sets where the paper lists values,
+# the ends of its intervals otherwise. Every point is a full dish fit on half the training
+# cells, so the default grid (`CELL_TABLE_4_GRID`) searches the listed sets of the two
+# settings that change the motif-networks themselves; pass `grid` for more.
+CELL_TABLE_4_RANGES = {
+    "hidden": [1, 3, 5],
+    "samples": [10, 20],
+    "inner_lr": [0.001, 0.01],
+    "inner_l2": [1e-5, 1e-3],
+    "inner_steps": [50, 100],
+    "outer_lr": [0.01, 2.5],
+    "outer_lr_decay": [0.4, 0.8],
+    "outer_l2": [1e-6, 1e-3],
+    "outer_steps": [100, 200, 300],
+}
+CELL_TABLE_4_GRID = {k: CELL_TABLE_4_RANGES[k] for k in ("hidden", "samples")}

@@ -25,7 +25,7 @@ import numpy as np
 from spdbench import hashing
 from spdbench.errors import ArchitectureError, InvalidInputError
 from spdbench.spaces.base import SearchSpace
-from spdbench.spaces.motif_settings import CELL_TABLE_4
+from spdbench.spaces.motif_settings import CELL_TABLE_4, CELL_TABLE_4_GRID
 
 if TYPE_CHECKING:
     from spdbench.spaces.motifs import MotifNetworks
@@ -171,6 +171,9 @@ class NB101Space(SearchSpace):
 
     def motif_defaults(self) -> dict[str, Any]:
         return dict(CELL_TABLE_4)
+
+    def motif_grid(self) -> dict[str, list[Any]]:
+        return dict(CELL_TABLE_4_GRID)
 
     def encode(self, g: np.ndarray) -> np.ndarray:
         """21 adjacency bits and a one-hot op per intermediate node (36 features)."""

@@ -15,7 +15,7 @@ import numpy as np
 
 from spdbench.errors import ArchitectureError
 from spdbench.spaces.categorical import CategoricalSpace
-from spdbench.spaces.motif_settings import CELL_TABLE_4
+from spdbench.spaces.motif_settings import CELL_TABLE_4, CELL_TABLE_4_GRID
 
 if TYPE_CHECKING:
     from spdbench.spaces.motifs import MotifNetworks
@@ -69,3 +69,6 @@ class NB201Space(CategoricalSpace):
 
     def motif_defaults(self) -> dict[str, Any]:
         return dict(CELL_TABLE_4)
+
+    def motif_grid(self) -> dict[str, list[Any]]:
+        return dict(CELL_TABLE_4_GRID)
