@@ -12,6 +12,7 @@ class KNNPredictor(Predictor):
     """Inverse-distance weighted mean score of the k nearest training architectures."""
 
     name = "knn"
+    family = "model-based"
     description = "k-nearest-neighbour regression on the space's feature encoding"
 
     def __init__(self, k: int = 3, seed: int = 0) -> None:

@@ -17,6 +17,7 @@ class NNSurrogate(Predictor):
     """2 hidden layers of 10 (ReLU), Adam lr 0.01 (x0.97 every 100 steps), L2 1e-4, 150 steps, batch 15."""
 
     name = "nn-surrogate"
+    family = "model-based"
     description = "feed-forward surrogate on the encoding (Rawal et al. 2020, Table 3)"
 
     def __init__(

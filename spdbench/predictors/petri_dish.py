@@ -130,6 +130,7 @@ class PetriDish(Predictor):
     """Synthetic Petri Dish: motifs trained in tiny networks on learned synthetic data."""
 
     name = "petri-dish"
+    family = "petri-dish"
     description = (
         "Synthetic Petri Dish (Rawal et al. 2020): motif-networks trained on learned synthetic data"
     )
