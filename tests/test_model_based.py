@@ -234,3 +234,30 @@ def test_boost_predictors_need_their_package(monkeypatch, cli, tmp_path):
     _one_line_error(r, "xgboost", "pip install 'spdbench[boost]'")
     outcome = check_predictor(cls)
     assert outcome["fit_predict_shapes"].startswith("skipped: xgboost not installed")
+
+
+def test_every_built_in_predictor_names_its_family():
+    from spdbench.predictors.base import FAMILIES
+
+    for name in plugins.names("predictor"):
+        cls = plugins.load("predictor", name)
+        if cls.__module__.startswith("spdbench."):
+            assert cls.family in FAMILIES, name
+
+
+def test_predictors_list_groups_by_family_and_says_what_each_needs(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    r = cli("predictors", "list")
+    assert r.code == 0, r.err
+    titles = [f"{f} predictors" for f in ("model-based", "learning-curve", "zero-cost")]
+    titles += ["petri-dish predictors", "baseline predictors"]
+    positions = [r.out.index(t) for t in titles]
+    assert positions == sorted(positions)
+    model_based = r.out[positions[0] : positions[1]]
+    for name in ("gp", "random-forest", "xgboost", "lightgbm", "bananas", "sklearn:<dotted.path>"):
+        assert f" {name} " in model_based, name
+    assert "[compare.variants.NAME]" in model_based  # not eaten as markup
+    assert "encoding (path/onehot/adjacency" in model_based
+    zero_cost = r.out[positions[2] : positions[3]]
+    assert "recorded zc_nwot" in zero_cost
+    assert "motif-networks" in r.out[positions[3] : positions[4]]

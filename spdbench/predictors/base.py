@@ -99,6 +99,26 @@ class Predictor(Parameterized, ABC):
         return
 
     @classmethod
+    def requirements(cls) -> list[str]:
+        """What the predictor needs beyond (architecture, score) pairs, in words, for
+        `spdbench predictors list` (built from `needs`, `requires_arch_info` and `packages`)."""
+        words = {
+            "oracle": "oracle queries (charged in simulated time)",
+            "curves": "recorded learning curves",
+        }
+        out = [words[n] for n in sorted(cls.needs) if n in words]
+        if cls.requires_arch_info:
+            out.append(f"recorded {', '.join(cls.requires_arch_info)}")
+        missing = cls.missing_packages()
+        for module, how in cls.packages.items():
+            out.append(
+                f"{module} ({'missing: pip install ' + how if module in missing else 'installed'})"
+            )
+        if not cls.uses_train_scores:
+            out.append("no training scores")
+        return out
+
+    @classmethod
     def missing_packages(cls) -> dict[str, str]:
         """The optional packages `packages` names that are not installed (-> what installs them)."""
         import importlib.util

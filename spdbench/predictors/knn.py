@@ -19,6 +19,10 @@ class KNNPredictor(Predictor):
         self.k = k
         self.seed = seed
 
+    @classmethod
+    def requirements(cls) -> list[str]:
+        return ["encoding (the space's features)", *super().requirements()]
+
     def _fit(self, archs: np.ndarray, scores: np.ndarray, context: Context) -> None:
         if self.k < 1:
             raise InvalidInputError(f"knn needs k >= 1, got {self.k}")

@@ -33,6 +33,11 @@ class EncodedPredictor(Predictor):
     encoding: str | None
     seed: int
 
+    @classmethod
+    def requirements(cls) -> list[str]:
+        prefs = "/".join(cls.preferred_encodings)
+        return [f"encoding ({prefs}, else the space's features)", *super().requirements()]
+
     def encoding_for(self, space: SearchSpace) -> str:
         """The encoding used on `space`: `encoding`, checked, or the preferred default."""
         if self.encoding is not None:

@@ -44,6 +44,10 @@ class NNSurrogate(Predictor):
         self.init_scale = init_scale
         self.seed = seed
 
+    @classmethod
+    def requirements(cls) -> list[str]:
+        return ["encoding (the space's features)", *super().requirements()]
+
     def _fit(self, archs: np.ndarray, scores: np.ndarray, context: Context) -> None:
         gen = torch.Generator().manual_seed(int(self.seed))
         x = torch.as_tensor(context.space.encode(archs), dtype=torch.float32)

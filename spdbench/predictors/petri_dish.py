@@ -138,6 +138,13 @@ class PetriDish(Predictor):
     parallel = True
 
     @classmethod
+    def requirements(cls) -> list[str]:
+        return [
+            "a space with motif-networks (sigmoid-slope, nb201, nb101)",
+            *super().requirements(),
+        ]
+
+    @classmethod
     def check_benchmark(cls, oracle: Oracle) -> None:
         if not oracle.space.has_motif_networks:
             raise ConfigError(
