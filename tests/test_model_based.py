@@ -261,3 +261,18 @@ def test_predictors_list_groups_by_family_and_says_what_each_needs(cli, monkeypa
     zero_cost = r.out[positions[2] : positions[3]]
     assert "recorded zc_nwot" in zero_cost
     assert "motif-networks" in r.out[positions[3] : positions[4]]
+
+
+def test_petri_ga_takes_model_based_and_sklearn_predictors(cli, tmp_path):
+    r = cli(
+        "search", "-b", "nb201-cifar10", "-s", "petri-ga", "--seeds", "1", "--budget", "60evals",
+        "--predictor", "bananas,sklearn:sklearn.ensemble.ExtraTreesRegressor",
+        "--out", str(tmp_path / "s"),
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    assert "petri-ga[sklearn:sklearn.ensemble.ExtraTreesRegressor]" in r.out
+    bad = cli(
+        "search", "-b", "nb201-cifar10", "-s", "petri-ga", "--predictor", "sklearn:nope.X",
+        "--out", str(tmp_path / "s2"),
+    )  # fmt: skip
+    _one_line_error(bad, "cannot import module 'nope'")
