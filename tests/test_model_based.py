@@ -266,7 +266,7 @@ def test_predictors_list_groups_by_family_and_says_what_each_needs(cli, monkeypa
 def test_petri_ga_takes_model_based_and_sklearn_predictors(cli, tmp_path):
     r = cli(
         "search", "-b", "nb201-cifar10", "-s", "petri-ga", "--seeds", "1", "--budget", "60evals",
-        "--predictor", "bananas,sklearn:sklearn.ensemble.ExtraTreesRegressor",
+        "--predictor", "gp,sklearn:sklearn.ensemble.ExtraTreesRegressor",
         "--out", str(tmp_path / "s"),
     )  # fmt: skip
     assert r.code == 0, r.err
