@@ -47,6 +47,14 @@ class _Ensemble(torch.nn.Module):
         return x.squeeze(-1)
 
 
+def _adam(net: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+    """Adam, fused where this torch has it on CPU (2.4+: about half the time per step)."""
+    try:
+        return torch.optim.Adam(net.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(net.parameters(), lr=lr)
+
+
 class Bananas(EncodedPredictor):
     """An ensemble of MLPs on the path encoding, predicting the ensemble mean (BANANAS)."""
 
@@ -87,7 +95,7 @@ class Bananas(EncodedPredictor):
         y = torch.as_tensor((scores - self.y_mean_) / self.y_scale_, dtype=torch.float32)
         widths = [x.shape[1]] + [self.width] * (self.layers - 1) + [1]
         net = _Ensemble(self.members, widths, gen)
-        opt = torch.optim.Adam(net.parameters(), lr=self.lr)
+        opt = _adam(net, self.lr)
         n, m = len(y), self.members
         batch = min(self.batch_size, n)
         for _ in range(self.epochs):
