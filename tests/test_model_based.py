@@ -140,6 +140,7 @@ def test_sklearn_wrapper_runs_other_libraries_regressors():
         ("sklearn:sklearn.ensemble.RandomForestClassifier", {}, "is not a scikit-learn regressor"),
         ("sklearn:numpy.ndarray", {}, "is not a scikit-learn regressor"),
         ("sklearn:Ridge", {}, "write a dotted path"),
+        ("sklearn:sklearn.ensemble.StackingRegressor", {}, "cannot be built without arguments"),
         ("sklearn", {}, "name the regressor after 'sklearn:'"),
         ("sklearn:sklearn.linear_model.Ridge", {"alphaa": 1}, "has no parameter alphaa; valid"),
         ("gp:anything", {}, "takes nothing after ':'"),

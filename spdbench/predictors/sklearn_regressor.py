@@ -34,20 +34,28 @@ def regressor_class(path: str) -> type:
     if not module or not attr:
         raise ConfigError(f"{label}: write a dotted path to a regressor class, e.g. {EXAMPLE}")
     try:
-        cls = getattr(importlib.import_module(module), attr)
-    except ImportError as exc:
-        raise ConfigError(f"{label}: cannot import module {module!r} ({exc})") from exc
-    except AttributeError:
-        raise ConfigError(f"{label}: module {module!r} has no attribute {attr!r}") from None
+        imported = importlib.import_module(module)
+    except Exception as exc:  # ImportError, or whatever the module raises while importing
+        raise ConfigError(
+            f"{label}: cannot import module {module!r} ({type(exc).__name__}: {exc})"
+        ) from exc
+    if not hasattr(imported, attr):
+        raise ConfigError(f"{label}: module {module!r} has no attribute {attr!r}")
+    cls = getattr(imported, attr)
     if isinstance(cls, types.ModuleType):
         raise ConfigError(f"{label} is a module; name a regressor class in it ({label}.<Class>)")
     from sklearn.base import is_regressor
 
-    try:
-        regressor = isinstance(cls, type) and is_regressor(cls())
-    except Exception:  # a class that cannot be built without arguments is no estimator
-        regressor = False
-    if not regressor:
+    instance = None
+    if isinstance(cls, type) and hasattr(cls, "fit") and hasattr(cls, "predict"):
+        try:
+            instance = cls()
+        except Exception as exc:  # the config's parameters are plain values, set after this
+            raise ConfigError(
+                f"{label} cannot be built without arguments ({type(exc).__name__}: {exc}); "
+                "name a regressor whose parameters all have defaults"
+            ) from exc
+    if instance is None or not is_regressor(instance):
         raise ConfigError(
             f"{label} is not a scikit-learn regressor (a class with fit/predict whose "
             f"sklearn.base.is_regressor is true), e.g. {EXAMPLE}"
