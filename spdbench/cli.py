@@ -366,24 +366,35 @@ def predictors() -> None:
 
 @predictors.command("list")
 def predictors_list() -> None:
-    """Every installed predictor (built-in or plugin) with what it needs and its description."""
-    table = Table(title="predictors")
-    for col in ("name", "needs", "package", "description"):
-        table.add_column(col, no_wrap=col == "name")
+    """Every installed predictor (built-in or plugin), grouped by family, with what it needs."""
+    from rich.markup import escape
+
+    from spdbench.predictors.base import FAMILIES
+
+    groups: dict[str, list[tuple[str, ...]]] = {}
     for info in plugins.describe("predictor"):
         if info.error:
-            table.add_row(
-                info.name, "", info.distribution, f"[red]failed to load: {info.error}[/red]"
-            )
+            row = (info.name, "", info.distribution, f"[red]failed to load: {info.error}[/red]")
+            groups.setdefault("other", []).append(row)
             continue
         cls = plugins.load("predictor", info.name)
-        table.add_row(
-            info.name,
-            ", ".join(sorted(getattr(cls, "needs", ()))),
-            info.distribution,
-            info.description,
+        name = f"{info.name}:<dotted.path>" if info.name == "sklearn" else info.name
+        requirements = getattr(cls, "requirements", lambda: [])()
+        row = tuple(
+            escape(v)
+            for v in (name, "; ".join(requirements) or "-", info.distribution, info.description)
         )
-    console.print(table)
+        family = getattr(cls, "family", "") or "other"
+        groups.setdefault(family if family in FAMILIES else "other", []).append(row)
+    for family in [*FAMILIES, "other"]:
+        if family not in groups:
+            continue
+        table = Table(title=f"{family} predictors", title_justify="left")
+        for col in ("name", "needs", "package", "description"):
+            table.add_column(col, no_wrap=col == "name")
+        for row in groups[family]:
+            table.add_row(*row)
+        console.print(table)
 
 
 # ---------------------------------------------------------------------------------------------

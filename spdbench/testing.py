@@ -12,7 +12,8 @@ or, in a pytest suite, one test per check (as scikit-learn's `parametrize_with_c
         check()
 
 Checks that need recorded data the oracle lacks (e.g. zero-cost scores on the synthetic
-default oracle) are skipped with the reason, never faked: pass an oracle that records them.
+default oracle), or an optional package that is not installed (`Predictor.packages`), are
+skipped with the reason, never faked: pass an oracle that records them, install the package.
 """
 
 from __future__ import annotations
@@ -70,6 +71,13 @@ class _Setup:
     @functools.cached_property
     def data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, Context]:
         """(train, scores, test, context) drawn as compare draws them."""
+        packages = self.cls.missing_packages()
+        if packages:
+            raise CheckSkipped(
+                f"{', '.join(packages)} not installed ("
+                + "; ".join(f"pip install {how}" for how in dict.fromkeys(packages.values()))
+                + ")"
+            )
         oracle = self.oracle
         missing = [n for n in self.cls.requires_arch_info if n not in oracle.arch_info_names]
         if missing:

@@ -74,7 +74,7 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
     }
     try:
         with _time_limit(plan.job_timeout):
-            params = plan.config.predictor_of(job.predictor)[1]
+            params = plan.predictor_params(job.predictor)
             if "seed" in cls.param_names():
                 params = {**params, "seed": seed}
             predictor: Predictor = cls(**params)

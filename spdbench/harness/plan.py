@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spdbench import plugins, provenance
+from spdbench import provenance
 from spdbench.errors import ConfigError
 from spdbench.harness.protocols import Protocol, protocol_for
 from spdbench.oracles.base import Metric, Oracle
 from spdbench.oracles.catalog import BenchmarkRecord, Catalog
-from spdbench.predictors.base import Predictor
+from spdbench.predictors.base import Predictor, resolve
 
 MAX_SEEDS = 10_000  # replicates per run; more belongs in several runs
 MAX_ARCHS = 1_000_000  # architectures in a train or test set
@@ -271,6 +271,14 @@ class ComparePlan:
     out: Path
     workers: int
     job_timeout: float | None = DEFAULT_JOB_TIMEOUT  # None: no limit
+    # listed name -> the __init__ keyword arguments it runs with (seed aside)
+    params: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+
+    def predictor_params(self, name: str) -> dict[str, Any]:
+        """The `__init__` keyword arguments (seed aside) of a listed predictor."""
+        if name in self.params:
+            return dict(self.params[name])
+        return _predictor_class(self.config, name)[1]
 
     @property
     def config_hash(self) -> str:
@@ -368,15 +376,24 @@ def plan_compare(
             raise ConfigError(f"job timeout must be positive, got {job_timeout!r}")
     catalog = catalog or Catalog()
     record, oracle = catalog.resolve(config.benchmark)
-    predictors = {name: _predictor_class(config, name) for name in config.predictors}
+    resolved = {name: _predictor_class(config, name) for name in config.predictors}
+    predictors = {name: cls for name, (cls, _) in resolved.items()}
+    params = {name: kwargs for name, (_, kwargs) in resolved.items()}
     unused = sorted(set(config.variants) - set(config.predictors))
     if unused:
         raise ConfigError(
             f"variants {', '.join(unused)} are defined but not listed in predictors; list them "
             "(--predictors) or remove them"
         )
-    for cls in predictors.values():
+    for name, cls in predictors.items():
+        missing = cls.missing_packages()
+        if missing:
+            raise ConfigError(
+                f"predictor {name} needs {', '.join(missing)}, which is not installed: "
+                + "; ".join(f"pip install {how}" for how in dict.fromkeys(missing.values()))
+            )
         cls.check_benchmark(oracle)
+        cls(**params[name]).check_settings(oracle)
     metric = oracle.metric(config.metric)
     fidelity = int(oracle.epochs[oracle.fidelity_index(config.fidelity)])
     having = tuple(sorted({n for cls in predictors.values() for n in cls.requires_arch_info}))
@@ -403,6 +420,7 @@ def plan_compare(
         oracle=oracle,
         protocol=protocol,
         predictors=predictors,
+        params=params,
         metric=metric,
         fidelity=fidelity,
         train_sizes=tuple(train_sizes),
@@ -433,15 +451,12 @@ def _check_writable(out: Path) -> None:
         ) from exc
 
 
-def _predictor_class(config: CompareConfig, name: str) -> type[Predictor]:
-    base, params = config.predictor_of(name)
-    cls = plugins.load("predictor", base)
-    if not (isinstance(cls, type) and issubclass(cls, Predictor)):
-        raise ConfigError(f"predictor plugin {base!r} is not a spdbench Predictor subclass")
-    unknown = sorted(set(params) - set(cls.param_names()) | ({"seed"} & set(params)))
-    if unknown:
-        raise ConfigError(
-            f"variant {name!r}: {base} has no settable hyperparameter {', '.join(unknown)}; "
-            f"valid: {', '.join(p for p in cls.param_names() if p != 'seed')}"
-        )
-    return cls
+def _predictor_class(config: CompareConfig, name: str) -> tuple[type[Predictor], dict[str, Any]]:
+    """The class a listed name runs and its `__init__` keyword arguments (seed aside)."""
+    base, settings = config.predictor_of(name)
+    try:
+        return resolve(base, settings)
+    except ConfigError as exc:
+        if name in config.variants:
+            raise ConfigError(f"variant {name!r}: {exc}") from exc
+        raise

@@ -22,6 +22,7 @@ class ASHA(Predictor):
     """Successive halving on the oracle's learning curves (min resource r, max R, eta)."""
 
     name = "asha"
+    family = "learning-curve"
     description = "successive halving on recorded learning curves, paying simulated training time"
     needs = frozenset({"space", "oracle"})
 

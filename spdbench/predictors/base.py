@@ -12,6 +12,10 @@
 
 Subclasses implement `_fit` and `_predict`; the public methods validate inputs and outputs,
 so every predictor fails the same clear way on bad input.
+
+A listed predictor name may carry an argument after a colon (`sklearn:<dotted.path>`):
+`resolve` loads the plugin named before the colon, and its `configure` turns the argument and
+the config's settings into `__init__` keyword arguments.
 """
 
 from __future__ import annotations
@@ -22,12 +26,15 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from spdbench.errors import InvalidInputError, NotFittedError, PredictorContractError
+from spdbench import plugins
+from spdbench.errors import ConfigError, InvalidInputError, NotFittedError, PredictorContractError
 from spdbench.oracles.base import Oracle
 from spdbench.params import Parameterized
 from spdbench.spaces.base import SearchSpace
 
 KNOWN_NEEDS = frozenset({"space", "curves", "oracle"})
+# Families `spdbench predictors list` groups by (White et al. 2021's, plus the Petri dish).
+FAMILIES = ("model-based", "learning-curve", "zero-cost", "petri-dish", "baseline")
 
 
 @dataclass
@@ -62,7 +69,10 @@ class Predictor(Parameterized, ABC):
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    family: ClassVar[str] = ""  # one of FAMILIES ("" for plugins that do not say)
     needs: ClassVar[frozenset[str]] = frozenset({"space"})
+    # Optional packages (import name -> what installs it) the predictor cannot run without.
+    packages: ClassVar[dict[str, str]] = {}
     # False for predictors that ignore the training scores (replayed zero-cost proxies): the
     # harness then does not count the training set's ground-truth cost in their set-up time.
     uses_train_scores: ClassVar[bool] = True
@@ -82,6 +92,55 @@ class Predictor(Parameterized, ABC):
         """Raise ConfigError when the predictor cannot run on `oracle` at all; called once when
         an experiment is planned, before any job starts (default: it can run anywhere)."""
         return
+
+    def check_settings(self, oracle: Oracle) -> None:
+        """Raise ConfigError when these hyperparameters cannot run on `oracle` (e.g. an
+        encoding its space does not offer); called when an experiment is planned."""
+        return
+
+    @classmethod
+    def requirements(cls) -> list[str]:
+        """What the predictor needs beyond (architecture, score) pairs, in words, for
+        `spdbench predictors list` (built from `needs`, `requires_arch_info` and `packages`)."""
+        words = {
+            "oracle": "oracle queries (charged in simulated time)",
+            "curves": "recorded learning curves",
+        }
+        out = [words[n] for n in sorted(cls.needs) if n in words]
+        if cls.requires_arch_info:
+            out.append(f"recorded {', '.join(cls.requires_arch_info)}")
+        missing = cls.missing_packages()
+        for module, how in cls.packages.items():
+            out.append(
+                f"{module} ({'missing: pip install ' + how if module in missing else 'installed'})"
+            )
+        if not cls.uses_train_scores:
+            out.append("no training scores")
+        return out
+
+    @classmethod
+    def missing_packages(cls) -> dict[str, str]:
+        """The optional packages `packages` names that are not installed (-> what installs them)."""
+        import importlib.util
+
+        return {m: how for m, how in cls.packages.items() if importlib.util.find_spec(m) is None}
+
+    @classmethod
+    def configure(cls, argument: str | None, settings: dict[str, Any]) -> dict[str, Any]:
+        """The `__init__` keyword arguments of a listed predictor: `argument` is what follows
+        the colon in its name (None without one), `settings` the hyperparameters its config
+        sets (never `seed`); ConfigError, in one line, on anything it does not take."""
+        label = cls.name or cls.__name__
+        if argument is not None:
+            raise ConfigError(f"predictor {label} takes nothing after ':' (got {argument!r})")
+        valid = [p for p in cls.param_names() if p != "seed"]
+        unknown = sorted(set(settings) - set(valid))
+        if unknown:
+            raise ConfigError(
+                f"{label} has no settable hyperparameter {', '.join(unknown)}; "
+                f"valid: {', '.join(valid) or '(none)'}"
+            )
+        return dict(settings)
 
     # ---- the contract ---------------------------------------------------------------------------
     def fit(self, archs: Any, scores: Any, context: Context | None = None) -> Self:
@@ -152,3 +211,13 @@ class Predictor(Parameterized, ABC):
         if g.shape[0] == 0:
             raise InvalidInputError(f"{self._label()}.{where} got no architectures")
         return g
+
+
+def resolve(name: str, settings: dict[str, Any] | None = None) -> tuple[type[Predictor], dict]:
+    """The class of a listed predictor name (`knn`, `sklearn:<dotted.path>`) and the `__init__`
+    keyword arguments that the name and `settings` give it (see `Predictor.configure`)."""
+    base, colon, argument = name.partition(":")
+    cls = plugins.load("predictor", base)
+    if not (isinstance(cls, type) and issubclass(cls, Predictor)):
+        raise ConfigError(f"predictor plugin {base!r} is not a spdbench Predictor subclass")
+    return cls, cls.configure(argument if colon else None, dict(settings or {}))

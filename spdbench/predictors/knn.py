@@ -12,11 +12,16 @@ class KNNPredictor(Predictor):
     """Inverse-distance weighted mean score of the k nearest training architectures."""
 
     name = "knn"
+    family = "model-based"
     description = "k-nearest-neighbour regression on the space's feature encoding"
 
     def __init__(self, k: int = 3, seed: int = 0) -> None:
         self.k = k
         self.seed = seed
+
+    @classmethod
+    def requirements(cls) -> list[str]:
+        return ["encoding (the space's features)", *super().requirements()]
 
     def _fit(self, archs: np.ndarray, scores: np.ndarray, context: Context) -> None:
         if self.k < 1:

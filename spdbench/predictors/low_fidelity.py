@@ -16,6 +16,7 @@ class LowFidelity(Predictor):
     """The recorded metric at a low epoch, as a predictor of the metric at the full one."""
 
     name = "low-fidelity"
+    family = "learning-curve"
     description = (
         "recorded value at the lowest recorded epoch (e.g. NB201's 12 epochs), charging its "
         "simulated training time per query"

@@ -17,6 +17,7 @@ class NNSurrogate(Predictor):
     """2 hidden layers of 10 (ReLU), Adam lr 0.01 (x0.97 every 100 steps), L2 1e-4, 150 steps, batch 15."""
 
     name = "nn-surrogate"
+    family = "model-based"
     description = "feed-forward surrogate on the encoding (Rawal et al. 2020, Table 3)"
 
     def __init__(
@@ -42,6 +43,10 @@ class NNSurrogate(Predictor):
         self.batch_size = batch_size
         self.init_scale = init_scale
         self.seed = seed
+
+    @classmethod
+    def requirements(cls) -> list[str]:
+        return ["encoding (the space's features)", *super().requirements()]
 
     def _fit(self, archs: np.ndarray, scores: np.ndarray, context: Context) -> None:
         gen = torch.Generator().manual_seed(int(self.seed))

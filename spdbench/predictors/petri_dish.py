@@ -130,11 +130,19 @@ class PetriDish(Predictor):
     """Synthetic Petri Dish: motifs trained in tiny networks on learned synthetic data."""
 
     name = "petri-dish"
+    family = "petri-dish"
     description = (
         "Synthetic Petri Dish (Rawal et al. 2020): motif-networks trained on learned synthetic data"
     )
     needs = frozenset({"space"})
     parallel = True
+
+    @classmethod
+    def requirements(cls) -> list[str]:
+        return [
+            "a space with motif-networks (sigmoid-slope, nb201, nb101)",
+            *super().requirements(),
+        ]
 
     @classmethod
     def check_benchmark(cls, oracle: Oracle) -> None:

@@ -12,6 +12,7 @@ class RandomPredictor(Predictor):
     """Random scores: a seeded hash of each architecture, so repeated queries agree."""
 
     name = "random"
+    family = "baseline"
     description = "random scores from a seeded generator (the floor to beat)"
 
     def __init__(self, seed: int = 0) -> None:

@@ -23,6 +23,7 @@ class ZeroCostPredictor(Predictor):
     """Base class; each proxy is a subclass naming it in `proxy`."""
 
     proxy: ClassVar[str] = ""
+    family = "zero-cost"
     needs = frozenset({"space", "oracle"})
     uses_train_scores = False
 

@@ -47,6 +47,7 @@ from spdbench.harness.store import ResultsStore
 from spdbench.io import write_json_atomic
 from spdbench.oracles.base import Metric, Oracle
 from spdbench.oracles.catalog import BenchmarkRecord, Catalog
+from spdbench.predictors.base import resolve
 from spdbench.search.base import SearchContext, Searcher
 from spdbench.simulation.backend import Budget, Simulation
 
@@ -278,7 +279,7 @@ def plan_search(
             cls.check_benchmark(oracle, {**_defaults(cls), **p})
             searchers[label], params[label] = cls, p
     for p in predictors:
-        plugins.load("predictor", p)  # an unknown name fails even where no searcher uses it
+        resolve(p)  # an unknown name fails even where no searcher uses it
     out = Path(out) if out else Path("results") / f"search-{Path(config.benchmark).stem}"
     _check_writable(out)
     return SearchPlan(

@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from spdbench import plugins
 from spdbench.errors import ConfigError, InvalidInputError
-from spdbench.predictors.base import Context, Predictor
+from spdbench.predictors.base import Context, Predictor, resolve
 from spdbench.search.base import Observation, SearchContext, Searcher, Suggestion, check_positive
 from spdbench.search.random_search import draw_unseen
 from spdbench.search.variation import ga_children
@@ -30,10 +29,9 @@ MAX_ROUNDS = 20  # rounds of children generated to find M new distinct architect
 
 
 def predictor_class(name: str) -> type[Predictor]:
-    """The predictor registered as `name`, checked to learn from (arch, score) pairs."""
-    cls = plugins.load("predictor", name)
-    if not (isinstance(cls, type) and issubclass(cls, Predictor)):
-        raise ConfigError(f"predictor plugin {name!r} is not a spdbench Predictor subclass")
+    """The predictor a listed name (`knn`, `sklearn:<dotted.path>`) runs, checked to learn
+    from (arch, score) pairs."""
+    cls, _ = resolve(name)
     if "curves" in cls.needs:
         raise ConfigError(
             f"predictor {name!r} needs learning curves, which petri-ga does not record"
@@ -91,6 +89,7 @@ class PetriGA(Searcher):
         if self.top_k > self.candidates:
             raise InvalidInputError("petri-ga needs top_k <= candidates (K << M)")
         self.cls_ = predictor_class(self.predictor)
+        self.predictor_kwargs_ = resolve(self.predictor, self.predictor_params)[1]
         self.queue_ = draw_unseen(context, self.warm_start, set(), self.rng_)
         self.pending_ = 0
         self.iteration_ = 0
@@ -126,7 +125,7 @@ class PetriGA(Searcher):
         if len(new) <= self.top_k or len(np.unique(y)) < 2:
             return new[: self.top_k]
         cls = self.cls_
-        params = dict(self.predictor_params or {})
+        params = dict(self.predictor_kwargs_)
         if "seed" in cls.param_names():
             params["seed"] = int(rng.integers(2**31))
         predictor = cls(**params)

@@ -6,7 +6,8 @@ over rows. A space knows how to
 
 - check and coerce input (`as_genotypes`), raising `ArchitectureError` for rows outside it,
 - turn rows into text and back (`format` / `parse`) for the CLI and reports,
-- turn rows into float features for predictors (`encode`),
+- turn rows into float features for predictors (`encode`), and into the named encodings it
+  offers (`encodings`, `encode_as`; e.g. "onehot", "adjacency", "path"),
 - give each row a canonical int64 key (`keys`) so oracles can look rows up in tables,
 - sample, mutate, cross over (seeded) and enumerate when finite.
 """
@@ -20,7 +21,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from spdbench import hashing
-from spdbench.errors import ArchitectureError, InvalidInputError
+from spdbench.errors import ArchitectureError, ConfigError, InvalidInputError
+
+# The name every space answers: its own `encode`.
+FEATURES = "features"
 
 
 class SearchSpace(ABC):
@@ -30,6 +34,9 @@ class SearchSpace(ABC):
     description: ClassVar[str] = ""
     dims: int = 1
     dtype: np.dtype = np.dtype(np.float64)
+    # Named encodings beyond `encode` ("features"); each is computed by a method
+    # `encode_<name>` (dashes read as underscores), vectorized over rows.
+    encodings: ClassVar[tuple[str, ...]] = ()
 
     # ---- identity -------------------------------------------------------------------------
     @abstractmethod
@@ -109,6 +116,25 @@ class SearchSpace(ABC):
     @abstractmethod
     def encode(self, g: np.ndarray) -> np.ndarray:
         """Float features ``(n, f)`` for feature-based predictors."""
+
+    def offered_encodings(self) -> tuple[str, ...]:
+        """Every encoding name `encode_as` accepts: "features" (`encode`) and `encodings`."""
+        return (FEATURES, *(e for e in self.encodings if e != FEATURES))
+
+    def check_encoding(self, name: str) -> None:
+        """ConfigError naming the offered encodings unless `name` is one of them."""
+        if name not in self.offered_encodings():
+            raise ConfigError(
+                f"space {self.name!r} offers no encoding {name!r}; it offers: "
+                f"{', '.join(self.offered_encodings())}"
+            )
+
+    def encode_as(self, g: np.ndarray, name: str) -> np.ndarray:
+        """Float features ``(n, f)`` of rows `g` in the named encoding (`offered_encodings`)."""
+        self.check_encoding(name)
+        if name == FEATURES:
+            return self.encode(g)
+        return np.asarray(getattr(self, "encode_" + name.replace("-", "_"))(g), dtype=np.float64)
 
     def keys(self, g: np.ndarray) -> np.ndarray:
         """A canonical int64 key per row: equal rows, equal keys (used for table lookups)."""

@@ -19,6 +19,7 @@ class CategoricalSpace(SearchSpace):
 
     dtype = np.dtype(np.int64)
     options: tuple[str, ...] = ()
+    encodings = ("onehot",)
 
     @property
     def choices(self) -> int:
@@ -61,7 +62,12 @@ class CategoricalSpace(SearchSpace):
         return self.index(g)
 
     def encode(self, g: np.ndarray) -> np.ndarray:
-        """One-hot features, (n, dims * choices)."""
+        """One-hot features (the "onehot" encoding)."""
+        return self.encode_onehot(g)
+
+    def encode_onehot(self, g: np.ndarray) -> np.ndarray:
+        """One-hot of each position's option, (n, dims * choices): position-major, so column
+        ``p * choices + o`` is 1 when position p takes option o."""
         n = g.shape[0]
         out = np.zeros((n, self.dims, self.choices))
         out[np.arange(n)[:, None], np.arange(self.dims)[None, :], g] = 1.0

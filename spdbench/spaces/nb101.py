@@ -12,6 +12,10 @@ input->output path are pruned and isomorphic graphs share a key. As in NB101's o
 hash (Ying et al. 2019, Sec. 2.2; `graph_util.hash_module`), it is a Weisfeiler-Lehman
 fingerprint of (out-degree, in-degree, op) labels refined 7 times, computed here on 64-bit
 integers for all rows at once. So a query finds the recorded representative of its class.
+
+Encodings (`encode_as`): "adjacency" (36 features: the 21 adjacency bits as written and a
+one-hot op per intermediate node, also `encode`) and "path" (364 features: BANANAS' path
+encoding, White et al. 2021).
 """
 
 from __future__ import annotations
@@ -38,6 +42,11 @@ _IU = np.triu_indices(NODES, k=1)
 _BIT_WEIGHTS = 1 << np.arange(N_BITS, dtype=np.int64)
 _OP_WEIGHTS = 3 ** np.arange(NODES - 2, dtype=np.int64)
 _INPUT_LABEL, _OUTPUT_LABEL = len(OPS), len(OPS) + 1
+# BANANAS' path encoding: a path's op sequence (o_0, ..., o_{L-1}) of intermediate nodes, L <= 5,
+# has index sum_i 3**i * (o_i + 1) (bijective base 3), so 1 + 3 + ... + 3**5 = 364 indices.
+N_PATHS = sum(len(OPS) ** i for i in range(NODES - 1))
+_PATH_STARTS = np.cumsum([0] + [len(OPS) ** i for i in range(NODES - 2)])  # first index per length
+_PATH_LEN = np.searchsorted(_PATH_STARTS, np.arange(N_PATHS), side="right") - 1
 _PATTERN = re.compile(r"^adj=([01]{21});ops=([\w-]+(?:,[\w-]+){4})$")
 
 
@@ -68,6 +77,28 @@ def pruned_edges(a: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
     when the caller has it already)."""
     keep = on_path(a) if keep is None else keep
     return (a[:, _IU[0], _IU[1]] & keep[:, _IU[0]] & keep[:, _IU[1]]).sum(axis=1)
+
+
+def path_encoding(g: np.ndarray) -> np.ndarray:
+    """(n, 364) indicators of the op sequences of the input->output paths of rows `g`
+    (BANANAS' `encode_paths` for NAS-Bench-101, vectorized over rows: paths are extended node
+    by node in topological order, as sets of path indices per node)."""
+    g = np.asarray(g, dtype=np.int64)
+    n = g.shape[0]
+    a = adjacency(g)
+    ops = g[:, N_BITS:]
+    ext = len(OPS) ** _PATH_LEN  # index + ext * (op + 1): the path extended by op
+    reach = np.zeros((n, NODES, N_PATHS), dtype=bool)  # paths from input ending at each node
+    reach[:, 0, 0] = True  # the empty path
+    for j in range(1, NODES):
+        for i in range(j):
+            src = reach[:, i] & a[:, i, j, None]
+            if i == 0:
+                reach[:, j] |= src
+                continue
+            r, idx = np.nonzero(src)  # extend by the op of node i (paths through it)
+            reach[r, j, idx + ext[idx] * (ops[r, i - 1] + 1)] = True
+    return reach[:, -1].astype(np.float64)
 
 
 def packed_keys(g: np.ndarray) -> np.ndarray:
@@ -104,6 +135,7 @@ class NB101Space(SearchSpace):
     description = "NAS-Bench-101 cells: 7-node DAGs, <= 9 edges, 3 ops (Ying et al. 2019)"
     dims = N_BITS + NODES - 2
     dtype = np.dtype(np.int64)
+    encodings = ("adjacency", "path")
 
     def config(self) -> dict[str, Any]:
         return {}
@@ -176,7 +208,16 @@ class NB101Space(SearchSpace):
         return dict(CELL_TABLE_4_GRID)
 
     def encode(self, g: np.ndarray) -> np.ndarray:
-        """21 adjacency bits and a one-hot op per intermediate node (36 features)."""
+        """The "adjacency" encoding."""
+        return self.encode_adjacency(g)
+
+    def encode_path(self, g: np.ndarray) -> np.ndarray:
+        """BANANAS' path encoding, 364 features (see `path_encoding`)."""
+        return path_encoding(g)
+
+    def encode_adjacency(self, g: np.ndarray) -> np.ndarray:
+        """21 adjacency bits (as written, row-major upper triangle) and a one-hot op per
+        intermediate node (36 features)."""
         onehot = np.eye(len(OPS))[g[:, N_BITS:]].reshape(g.shape[0], -1)
         return np.concatenate([g[:, :N_BITS].astype(np.float64), onehot], axis=1)
 

@@ -3,6 +3,9 @@ edges i -> j (i < j) each carry one of 5 operations; 5**6 = 15,625 cells.
 
 Genotype columns follow the edge order of the NB201 string
 ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``: 0->1, 0->2, 1->2, 0->3, 1->3, 2->3.
+
+Encodings (`encode_as`): "onehot" (30 features: each edge's op one-hot, also `encode`) and
+"path" (155 features: BANANAS' path encoding, White et al. 2021).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))  # (from, to) of each column
+# The 4 input->output paths as edge columns (BANANAS' `path_blueprints`, same edge order).
+PATHS = ((3,), (0, 4), (1, 5), (0, 2, 5))
 _TEMPLATE = "|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|"
 _PATTERN = re.compile(r"^\|(\w+)~0\|\+\|(\w+)~0\|(\w+)~1\|\+\|(\w+)~0\|(\w+)~1\|(\w+)~2\|$")
 
@@ -31,6 +36,22 @@ class NB201Space(CategoricalSpace):
     description = "NAS-Bench-201 cells: 6 edges x 5 operations (Dong & Yang 2020)"
     dims = 6
     options = OPS
+    encodings = ("onehot", "path")
+
+    def encode_path(self, g: np.ndarray) -> np.ndarray:
+        """BANANAS' path encoding (White et al. 2021): one indicator per sequence of ops along
+        an input->output path, 5 + 5**2 + 5**3 = 155 features; as in BANANAS' NB201 cells,
+        every op counts ("none" too), and the paths 0->1->3 and 0->2->3 share the length-2
+        block, so equal op pairs on both set one feature."""
+        g = np.asarray(g, dtype=np.int64)
+        k = len(OPS)
+        out = np.zeros((g.shape[0], k + k**2 + k**3))
+        rows = np.arange(g.shape[0])
+        for path in PATHS:
+            offset = sum(k**j for j in range(1, len(path)))  # the paths shorter than this
+            index = offset + sum(g[:, e] * k**j for j, e in enumerate(path))
+            out[rows, index] = 1.0
+        return out
 
     def format(self, g: np.ndarray) -> list[str]:
         g = np.asarray(g, dtype=np.int64)
