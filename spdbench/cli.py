@@ -42,6 +42,29 @@ def cli(debug: bool) -> None:
     """
 
 
+def executor_options(f: Any) -> Any:
+    """--executor, --scheduler and --dask-workers (compare and search)."""
+    f = click.option(
+        "--dask-workers",
+        type=int,
+        help="With --executor dask: start a local Dask cluster of N worker processes (one "
+        "thread each) for this run [default: one per CPU].",
+    )(f)
+    f = click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="With --executor dask: an existing Dask scheduler, e.g. tcp://host:8786.",
+    )(f)
+    return click.option(
+        "--executor",
+        type=click.Choice(["local", "dask"]),
+        default="local",
+        show_default=True,
+        help="Where jobs run: local processes (--workers), or Dask distributed (needs "
+        "pip install 'spdbench[dask]'); results do not depend on it.",
+    )(f)
+
+
 # ---------------------------------------------------------------------------------------------
 # compare
 # ---------------------------------------------------------------------------------------------
@@ -103,6 +126,7 @@ def cli(debug: bool) -> None:
     help="Local worker processes: a number (1: in this process), or auto: one per CPU when a "
     "predictor's jobs take seconds (the Petri dish), else in this process.",
 )
+@executor_options
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -433,6 +457,7 @@ def predictors_list() -> None:
     show_default=True,
     help="Local worker processes running the searches (results do not depend on it).",
 )
+@executor_options
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

@@ -35,7 +35,7 @@ import pandas as pd
 
 from spdbench import plugins, provenance
 from spdbench.errors import ConfigError, SpdbenchError, shorten
-from spdbench.harness.compare import _execute
+from spdbench.harness.executors import LOCAL, ExecutorSpec, run_jobs
 from spdbench.harness.plan import (
     MAX_SEEDS,
     _as_int,
@@ -50,7 +50,7 @@ from spdbench.oracles.catalog import BenchmarkRecord, Catalog
 from spdbench.search.base import SearchContext, Searcher
 from spdbench.simulation.backend import Budget, Simulation
 
-RUN_OPTIONS = ("out", "workers")
+RUN_OPTIONS = ("out", "workers", "executor", "scheduler", "dask_workers")
 
 
 @dataclass(frozen=True)
@@ -173,6 +173,7 @@ class SearchPlan:
     budget: Budget
     out: Path
     workers: int
+    executor: ExecutorSpec = LOCAL  # where jobs run; results do not depend on it
 
     @property
     def config_hash(self) -> str:
@@ -234,9 +235,14 @@ def resolve_search(
         read_config_file(config_file, "search") if config_file else {}, options, explicit
     )
     out, workers = raw.pop("out", None), raw.pop("workers", 1)
+    executor = ExecutorSpec.from_options(
+        raw.pop("executor", None), raw.pop("scheduler", None), raw.pop("dask_workers", None)
+    )
     if not raw.get("searchers"):
         raise ConfigError("no searchers given: pass --searchers (see `spdbench searchers list`)")
-    return plan_search(SearchConfig.from_dict(raw), out=out, workers=workers, catalog=catalog)
+    return plan_search(
+        SearchConfig.from_dict(raw), out=out, workers=workers, executor=executor, catalog=catalog
+    )
 
 
 def plan_search(
@@ -244,6 +250,7 @@ def plan_search(
     *,
     out: str | Path | None = None,
     workers: int | str = 1,
+    executor: ExecutorSpec | None = None,
     catalog: Catalog | None = None,
 ) -> SearchPlan:
     """Resolve `config` against the catalog and check it."""
@@ -283,7 +290,7 @@ def plan_search(
     _check_writable(out)
     return SearchPlan(
         config, record, oracle, searchers, params, metric, fidelity, report_metric,
-        report_fidelity, budget, out, workers,
+        report_fidelity, budget, out, workers, executor or ExecutorSpec(),
     )  # fmt: skip
 
 
@@ -397,7 +404,7 @@ def run_search(
     if on_start:
         on_start(len(jobs), len(jobs) - len(todo))
     try:
-        for row in _execute(plan, todo, run_job):
+        for row in run_jobs(plan, todo, run_job):
             store.append([row])
             if on_done:
                 on_done(row)
