@@ -171,7 +171,10 @@ def compare(
         explicit=explicit,
     )
 
-    with progress_bar() as progress:
+    from spdbench.harness.executors import open_executor
+
+    # an unreachable scheduler fails here, in one line, before the progress bar
+    with open_executor(plan.executor) as executor, progress_bar() as progress:
         task = progress.add_task("compare", total=None)
 
         def started(total: int, done: int) -> None:
@@ -191,7 +194,7 @@ def compare(
                 description=f"{row['predictor']} r{row['replicate']} n{row['train_size']}",
             )
 
-        rows = run_compare(plan, on_start=started, on_done=finished)
+        rows = run_compare(plan, on_start=started, on_done=finished, executor=executor)
     _print_summary(summarize(rows), plan.config)
     from spdbench.report.compare_report import write_report
 
@@ -488,7 +491,9 @@ def search(
     plan = resolve_search(
         {**options, "out": out, "workers": workers}, config_file=config_file, explicit=explicit
     )
-    with progress_bar() as progress:
+    from spdbench.harness.executors import open_executor
+
+    with open_executor(plan.executor) as executor, progress_bar() as progress:
         task = progress.add_task("search", total=None)
 
         def started(total: int, done: int) -> None:
@@ -499,7 +504,7 @@ def search(
         def finished(row: dict[str, Any]) -> None:
             progress.update(task, advance=1, description=f"{row['searcher']} r{row['replicate']}")
 
-        rows = run_search(plan, on_start=started, on_done=finished)
+        rows = run_search(plan, on_start=started, on_done=finished, executor=executor)
     summary = summarize(rows)
     table = Table(
         title=f"{plan.config.benchmark}: final {plan.report_metric.name} @ "

@@ -23,7 +23,7 @@ import pandas as pd
 
 from spdbench import provenance
 from spdbench.errors import shorten
-from spdbench.harness.executors import run_jobs
+from spdbench.harness.executors import Executor, run_jobs
 from spdbench.harness.metrics import mean_ci, ranking_metrics
 from spdbench.harness.plan import ComparePlan, Job, select_jobs
 from spdbench.harness.store import ResultsStore
@@ -199,10 +199,13 @@ def run_compare(
     *,
     on_start: Callable[[int, int], None] | None = None,
     on_done: Callable[[dict[str, Any]], None] | None = None,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Run every job of `plan` not yet in its results store; returns this config's rows.
 
-    `on_start(total, already_done)` is called once, `on_done(row)` after each finished job.
+    `on_start(total, already_done)` is called once, `on_done(row)` after each finished job;
+    jobs run on `executor` (`executors.open_executor`), else on one opened for this call from
+    `plan.executor`.
     """
     store = ResultsStore(plan.out)
     write_json_atomic(plan.out / "runs" / f"{plan.config_hash}.json", plan.record_json())
@@ -212,7 +215,7 @@ def run_compare(
     if on_start:
         on_start(len(jobs), len(jobs) - len(todo))
     try:
-        for row in run_jobs(plan, todo, run_job):
+        for row in run_jobs(plan, todo, run_job, executor):
             store.append([row])
             if on_done:
                 on_done(row)

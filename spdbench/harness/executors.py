@@ -107,14 +107,44 @@ class ExecutorSpec:
 LOCAL = ExecutorSpec()
 
 
-def run_jobs(plan: Any, jobs: list[Any], run: RunFn) -> Iterator[dict[str, Any]]:
-    """Rows of `run(plan, job)` for every job, on `plan.executor` (local when the plan has
-    none), in the order they finish."""
-    spec = getattr(plan, "executor", None) or LOCAL
-    if spec.kind == "dask":
-        yield from _dask_rows(plan, jobs, run, spec)
-    else:
-        yield from _local_rows(plan, jobs, run)
+@dataclass(frozen=True)
+class Executor:
+    """An opened executor (`open_executor`): a Dask client, or nothing to hold for local."""
+
+    spec: ExecutorSpec
+    client: Any = None
+
+    def map(self, plan: Any, jobs: list[Any], run: RunFn) -> Iterator[dict[str, Any]]:
+        """Rows of `run(plan, job)` for every job, in the order they finish."""
+        if self.client is None:
+            yield from _local_rows(plan, jobs, run)
+        else:
+            yield from _dask_rows(self.client, plan, jobs, run)
+
+
+@contextlib.contextmanager
+def open_executor(spec: ExecutorSpec) -> Iterator[Executor]:
+    """What `spec` names, ready for one run: for Dask, connected to its scheduler (or with a
+    local cluster started) and its workers checked, so that an unreachable scheduler fails
+    before any job runs (a ConfigError, one line)."""
+    if spec.kind != "dask":
+        yield Executor(spec)
+        return
+    with _dask_client(spec) as client:
+        _check_workers(client, spec)
+        yield Executor(spec, client)
+
+
+def run_jobs(
+    plan: Any, jobs: list[Any], run: RunFn, executor: Executor | None = None
+) -> Iterator[dict[str, Any]]:
+    """Rows of `run(plan, job)` for every job, in the order they finish, on `executor`, or
+    else on one opened from `plan.executor` for these jobs (local when the plan has none)."""
+    if executor is not None:
+        yield from executor.map(plan, jobs, run)
+    elif jobs:
+        with open_executor(getattr(plan, "executor", None) or LOCAL) as opened:
+            yield from opened.map(plan, jobs, run)
 
 
 # ---- shared by every worker process ---------------------------------------------------------
@@ -219,31 +249,27 @@ def _probe() -> str:
     return spdbench.__version__
 
 
-def _dask_rows(
-    plan: Any, jobs: list[Any], run: RunFn, spec: ExecutorSpec
-) -> Iterator[dict[str, Any]]:
+def _dask_rows(client: Any, plan: Any, jobs: list[Any], run: RunFn) -> Iterator[dict[str, Any]]:
     if not jobs:
         return
     import distributed
 
-    with _dask_client(spec) as client:
-        _check_workers(client, spec)
-        plan_f = client.scatter(plan, broadcast=True, hash=False)
-        futures = {
-            client.submit(_dask_run, plan_f, job, run, pure=False, retries=0): job for job in jobs
-        }
-        died: list[Any] = []
-        try:
-            for fut in distributed.as_completed(futures, loop=client.loop):
-                try:
-                    row = fut.result()
-                except distributed.KilledWorker:
-                    died.append(futures[fut])
-                    continue
-                fut.release()
-                yield row
-        finally:
-            client.cancel(list(futures), force=True)
+    plan_f = client.scatter(plan, broadcast=True, hash=False)  # once per worker, not per job
+    futures = {
+        client.submit(_dask_run, plan_f, job, run, pure=False, retries=0): job for job in jobs
+    }
+    died: list[Any] = []
+    try:
+        for fut in distributed.as_completed(futures, loop=client.loop):
+            try:
+                row = fut.result()
+            except distributed.KilledWorker:
+                died.append(futures[fut])
+                continue
+            fut.release()
+            yield row
+    finally:
+        client.cancel([*futures, plan_f], force=True)
     if died:
         names = ", ".join(sorted({job.runner for job in died}))
         raise JobsFailedError(

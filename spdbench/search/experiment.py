@@ -35,7 +35,7 @@ import pandas as pd
 
 from spdbench import plugins, provenance
 from spdbench.errors import ConfigError, SpdbenchError, shorten
-from spdbench.harness.executors import LOCAL, ExecutorSpec, run_jobs
+from spdbench.harness.executors import LOCAL, Executor, ExecutorSpec, run_jobs
 from spdbench.harness.plan import (
     MAX_SEEDS,
     _as_int,
@@ -393,6 +393,7 @@ def run_search(
     *,
     on_start: Callable[[int, int], None] | None = None,
     on_done: Callable[[dict[str, Any]], None] | None = None,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Run every job of `plan` not yet stored; returns this config's rows (finished jobs are
     stored one by one, so an interrupted run keeps them and a rerun resumes)."""
@@ -404,7 +405,7 @@ def run_search(
     if on_start:
         on_start(len(jobs), len(jobs) - len(todo))
     try:
-        for row in run_jobs(plan, todo, run_job):
+        for row in run_jobs(plan, todo, run_job, executor):
             store.append([row])
             if on_done:
                 on_done(row)
