@@ -26,7 +26,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -43,6 +43,10 @@ DASK_MISSING = (
     "pip install 'spdbench[dask]' (or pip install 'dask[distributed]')"
 )
 CONNECT_TIMEOUT_S = 10.0  # to reach a --scheduler, and for it to have a worker
+RESCUE_TRIES = 2  # submissions of a job whose workers died before the run reports it
+# A local cluster's scheduler: one job per worker thread at a time (none queued on a worker,
+# where a crash of the job before it would count against it too).
+LOCAL_CLUSTER_CONFIG = {"distributed.scheduler.worker-saturation": 1.0}
 
 
 @dataclass(frozen=True)
@@ -242,6 +246,10 @@ def _dask_run(plan: Any, job: Any, run: RunFn) -> dict[str, Any]:
         return run(plan, job)
 
 
+def _identity(value: Any) -> Any:
+    return value
+
+
 def _probe() -> str:
     """Run on every worker before any job: its spdbench version."""
     import spdbench
@@ -254,17 +262,33 @@ def _dask_rows(client: Any, plan: Any, jobs: list[Any], run: RunFn) -> Iterator[
         return
     import distributed
 
-    plan_f = client.scatter(plan, broadcast=True, hash=False)  # once per worker, not per job
-    futures = {
-        client.submit(_dask_run, plan_f, job, run, pure=False, retries=0): job for job in jobs
-    }
+    # The plan goes to the cluster once, as a task's result rather than scattered data: a
+    # worker fetches it once from a peer, and should every worker holding it die, the
+    # scheduler recomputes it instead of forgetting the jobs that need it.
+    plan_f = client.submit(_identity, plan, pure=False)
+
+    def submit(job: Any) -> Any:
+        return client.submit(_dask_run, plan_f, job, run, pure=False, retries=0)
+
+    futures = {submit(job): job for job in jobs}
+    tries = dict.fromkeys([job.key for job in jobs], 1)
     died: list[Any] = []
     try:
-        for fut in distributed.as_completed(futures, loop=client.loop):
+        pending = distributed.as_completed(futures, loop=client.loop)
+        for fut in pending:
+            job = futures.pop(fut)
             try:
                 row = fut.result()
-            except distributed.KilledWorker:
-                died.append(futures[fut])
+            except (distributed.KilledWorker, CancelledError):
+                # The scheduler gave up on it; it may only have waited on workers another job
+                # ended: one more try tells a bystander from the culprit.
+                if tries[job.key] < RESCUE_TRIES:
+                    tries[job.key] += 1
+                    new = submit(job)
+                    futures[new] = job
+                    pending.add(new)
+                else:
+                    died.append(job)
                 continue
             fut.release()
             yield row
@@ -295,7 +319,10 @@ def _dask_client(spec: ExecutorSpec) -> Iterator[Any]:
         with client:
             yield client
         return
+    import dask
+
     with (
+        dask.config.set(LOCAL_CLUSTER_CONFIG),
         LocalCluster(
             n_workers=spec.dask_workers,
             threads_per_worker=1,
