@@ -239,3 +239,27 @@ def test_a_job_that_ends_every_worker_is_reported_after_the_others(
     assert "internal error" not in r.err
     rows = ResultsStore(out).read()
     assert list(rows["predictor"]) == ["random"] and (rows["status"] == "ok").all()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_kill_9_of_a_dask_workers_run_leaves_no_process_behind(tmp_path):
+    """The worker processes of a --dask-workers cluster die with their client, even by SIGKILL."""
+    from test_faults import _alive, _children
+
+    run = subprocess.Popen(
+        [sys.executable, "-m", "spdbench.cli", "compare", "-b", "synthetic-slope", "-p",
+         "petri-dish", "--seeds", "4", "--executor", "dask", "--dask-workers", "2", "--out",
+         str(tmp_path / "out")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline and not ResultsStore(tmp_path / "out").finished():
+        time.sleep(0.2)  # a job done: the workers run, with the plugin set up
+    workers = _children(run.pid)
+    assert len(workers) >= 2, "the run started no worker processes"
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.2)
+    assert not [p for p in workers if _alive(p)], "processes outlived the killed client"
