@@ -252,9 +252,10 @@ def test_kill_9_of_a_dask_workers_run_leaves_no_process_behind(tmp_path):
          str(tmp_path / "out")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline and not ResultsStore(tmp_path / "out").finished():
-        time.sleep(0.2)  # a job done: the workers run, with the plugin set up
+    runs = tmp_path / "out" / "runs"  # its run record is written once the cluster is set up
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (runs.is_dir() and any(runs.iterdir())):
+        time.sleep(0.1)
     workers = _children(run.pid)
     assert len(workers) >= 2, "the run started no worker processes"
     os.kill(run.pid, signal.SIGKILL)

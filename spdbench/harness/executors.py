@@ -331,10 +331,7 @@ def _dask_client(spec: ExecutorSpec) -> Iterator[Any]:
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster, set_as_default=False) as client,
-    ):
-        from spdbench.harness.dask_plugin import DieWithClient
-
-        client.register_plugin(DieWithClient(os.getpid()), name="spdbench-die-with-client")
+    ):  # its worker processes end with this process, even by SIGKILL (the test says so)
         yield client
 
 
