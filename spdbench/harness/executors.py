@@ -7,8 +7,8 @@
 Either way the caller gets one row per job in the order jobs finish, and only the caller
 writes the results store. A job is `run(plan, job)`, a module-level function (compare's or
 search's `run_job`) that turns a predictor's or searcher's failure into a failed row; the plan
-travels to each worker process once (pool initializer, or one scattered copy per Dask worker),
-never with every job.
+travels to each worker process once (pool initializer, or a task result each Dask worker
+fetches once), never with every job.
 
 On Dask, a worker process that dies mid-job (killed, out of memory) has its job rerun by the
 scheduler on another worker; a job that kills every worker it lands on is reported once the
