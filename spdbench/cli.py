@@ -42,6 +42,29 @@ def cli(debug: bool) -> None:
     """
 
 
+def executor_options(f: Any) -> Any:
+    """--executor, --scheduler and --dask-workers (compare and search)."""
+    f = click.option(
+        "--dask-workers",
+        type=int,
+        help="With --executor dask: start a local Dask cluster of N worker processes (one "
+        "thread each) for this run [default: one per CPU].",
+    )(f)
+    f = click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="With --executor dask: an existing Dask scheduler, e.g. tcp://host:8786.",
+    )(f)
+    return click.option(
+        "--executor",
+        type=click.Choice(["local", "dask"]),
+        default="local",
+        show_default=True,
+        help="Where jobs run: local processes (--workers), or Dask distributed (needs "
+        "pip install 'spdbench[dask]'); results do not depend on it.",
+    )(f)
+
+
 # ---------------------------------------------------------------------------------------------
 # compare
 # ---------------------------------------------------------------------------------------------
@@ -103,6 +126,7 @@ def cli(debug: bool) -> None:
     help="Local worker processes: a number (1: in this process), or auto: one per CPU when a "
     "predictor's jobs take seconds (the Petri dish), else in this process.",
 )
+@executor_options
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -147,7 +171,10 @@ def compare(
         explicit=explicit,
     )
 
-    with progress_bar() as progress:
+    from spdbench.harness.executors import open_executor
+
+    # an unreachable scheduler fails here, in one line, before the progress bar
+    with open_executor(plan.executor) as executor, progress_bar() as progress:
         task = progress.add_task("compare", total=None)
 
         def started(total: int, done: int) -> None:
@@ -167,7 +194,7 @@ def compare(
                 description=f"{row['predictor']} r{row['replicate']} n{row['train_size']}",
             )
 
-        rows = run_compare(plan, on_start=started, on_done=finished)
+        rows = run_compare(plan, on_start=started, on_done=finished, executor=executor)
     _print_summary(summarize(rows), plan.config)
     from spdbench.report.compare_report import write_report
 
@@ -444,6 +471,7 @@ def predictors_list() -> None:
     show_default=True,
     help="Local worker processes running the searches (results do not depend on it).",
 )
+@executor_options
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -474,7 +502,9 @@ def search(
     plan = resolve_search(
         {**options, "out": out, "workers": workers}, config_file=config_file, explicit=explicit
     )
-    with progress_bar() as progress:
+    from spdbench.harness.executors import open_executor
+
+    with open_executor(plan.executor) as executor, progress_bar() as progress:
         task = progress.add_task("search", total=None)
 
         def started(total: int, done: int) -> None:
@@ -485,7 +515,7 @@ def search(
         def finished(row: dict[str, Any]) -> None:
             progress.update(task, advance=1, description=f"{row['searcher']} r{row['replicate']}")
 
-        rows = run_search(plan, on_start=started, on_done=finished)
+        rows = run_search(plan, on_start=started, on_done=finished, executor=executor)
     summary = summarize(rows)
     table = Table(
         title=f"{plan.config.benchmark}: final {plan.report_metric.name} @ "

@@ -3,6 +3,7 @@ worker processes can import them)."""
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -50,4 +51,17 @@ class EndsItsProcess(RaisesInFit):
         os._exit(3)
 
 
-BY_NAME = {c.name: c for c in (RaisesInFit, PredictsNaN, Fixed, Hangs, EndsItsProcess)}
+class Slow(Fixed):
+    """Takes SPDBENCH_TEST_SLOW_S seconds (default 1.5) in fit, after leaving a file named
+    after its process id in SPDBENCH_TEST_MARKS (if set): a job a test can kill mid-way."""
+
+    name, description = "slow", "a slow fit that says where it runs"
+
+    def _fit(self, archs, scores, context):
+        marks = os.environ.get("SPDBENCH_TEST_MARKS")
+        if marks:
+            Path(marks, f"{os.getpid()}-{time.time_ns()}").touch()
+        time.sleep(float(os.environ.get("SPDBENCH_TEST_SLOW_S", "1.5")))
+
+
+BY_NAME = {c.name: c for c in (RaisesInFit, PredictsNaN, Fixed, Hangs, EndsItsProcess, Slow)}

@@ -13,43 +13,30 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
-import os
 import signal
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
-from multiprocessing import get_context
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from spdbench import provenance
-from spdbench.errors import JobsFailedError, shorten
+from spdbench.errors import shorten
+from spdbench.harness.executors import Executor, run_jobs
 from spdbench.harness.metrics import mean_ci, ranking_metrics
 from spdbench.harness.plan import ComparePlan, Job, select_jobs
 from spdbench.harness.store import ResultsStore
 from spdbench.io import write_json_atomic
 from spdbench.oracles.base import train_ground_truth
 from spdbench.predictors.base import Context, Predictor
-from spdbench.torch_utils import torch_loaded, torch_threads, warm_up_torch
+from spdbench.torch_utils import torch_loaded, torch_threads
 
 
 def run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
     """Run one job (on one torch thread, so the numbers do not depend on --workers)."""
     with torch_threads(1) if torch_loaded() else contextlib.nullcontext():
         return _run_job(plan, job)
-
-
-def prepare_process() -> None:
-    """Once per process, before its first timed job: when the plan's predictors use torch
-    (their modules imported it), pay torch's one-time costs now, so that `fit_s` and
-    `predict_s` do not depend on which job a process happens to run first."""
-    if torch_loaded():
-        with torch_threads(1):
-            warm_up_torch()
 
 
 def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
@@ -72,21 +59,26 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
         "protocol": plan.protocol.name,
         "predictor": job.predictor,
     }
+
+    def fit_predict() -> tuple[Predictor, Any, float, float, float, float, float]:
+        params = plan.predictor_params(job.predictor)
+        if "seed" in cls.param_names():
+            params = {**params, "seed": seed}
+        predictor: Predictor = cls(**params)
+        sim0 = oracle.clock.seconds
+        t0 = time.perf_counter()
+        predictor.fit(train, train_scores, context)
+        fit_s = time.perf_counter() - t0
+        sim1 = oracle.clock.seconds
+        t1 = time.perf_counter()
+        predicted = predictor.predict(test, context)
+        predict_s = time.perf_counter() - t1
+        return predictor, predicted, fit_s, predict_s, sim0, sim1, oracle.clock.seconds
+
     try:
-        with _time_limit(plan.job_timeout):
-            params = plan.predictor_params(job.predictor)
-            if "seed" in cls.param_names():
-                params = {**params, "seed": seed}
-            predictor: Predictor = cls(**params)
-            sim0 = oracle.clock.seconds
-            t0 = time.perf_counter()
-            predictor.fit(train, train_scores, context)
-            fit_s = time.perf_counter() - t0
-            sim1 = oracle.clock.seconds
-            t1 = time.perf_counter()
-            predicted = predictor.predict(test, context)
-            predict_s = time.perf_counter() - t1
-            sim2 = oracle.clock.seconds
+        predictor, predicted, fit_s, predict_s, sim0, sim1, sim2 = call_with_limit(
+            plan.job_timeout, fit_predict
+        )
     except Exception as exc:  # the predictor's failure, not spdbench's: its job fails alone
         return {
             **common,
@@ -153,6 +145,47 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+T = TypeVar("T")
+STOP_GRACE_S = 1.0  # after a timeout, how long a job thread gets to stop before it is left
+
+
+def call_with_limit(seconds: float | None, fn: Callable[[], T]) -> T:
+    """`fn()`, raising JobTimeoutError after `seconds`. In the main thread (this process, a
+    pool worker) a SIGALRM timer; in another thread (a Dask worker's) `fn` runs in a thread of
+    its own, which gets JobTimeoutError raised inside it when time is up: like the timer, this
+    stops Python code, not a single long native call or a sleep, and such a thread is left
+    to finish in the background while the job is reported as timed out."""
+    if not seconds:
+        return fn()
+    if threading.current_thread() is threading.main_thread() or not hasattr(
+        ctypes.pythonapi, "PyThreadState_SetAsyncExc"
+    ):
+        with _time_limit(seconds):
+            return fn()
+    outcome: dict[str, Any] = {}
+    torch_used = torch_loaded()
+
+    def target() -> None:
+        try:
+            with torch_threads(1) if torch_used else contextlib.nullcontext():
+                outcome["value"] = fn()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="spdbench-job", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(thread.ident or 0), ctypes.py_object(JobTimeoutError)
+        )
+        thread.join(STOP_GRACE_S)
+        raise JobTimeoutError(f"timed out after {seconds:g} s (--job-timeout)")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 def failed_jobs(rows: pd.DataFrame) -> pd.DataFrame:
     """The rows of jobs whose predictor raised (stores written before there were failed rows
     have no status column: none failed)."""
@@ -166,10 +199,13 @@ def run_compare(
     *,
     on_start: Callable[[int, int], None] | None = None,
     on_done: Callable[[dict[str, Any]], None] | None = None,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Run every job of `plan` not yet in its results store; returns this config's rows.
 
-    `on_start(total, already_done)` is called once, `on_done(row)` after each finished job.
+    `on_start(total, already_done)` is called once, `on_done(row)` after each finished job;
+    jobs run on `executor` (`executors.open_executor`), else on one opened for this call from
+    `plan.executor`.
     """
     store = ResultsStore(plan.out)
     write_json_atomic(plan.out / "runs" / f"{plan.config_hash}.json", plan.record_json())
@@ -179,87 +215,13 @@ def run_compare(
     if on_start:
         on_start(len(jobs), len(jobs) - len(todo))
     try:
-        for row in _execute(plan, todo):
+        for row in run_jobs(plan, todo, run_job, executor):
             store.append([row])
             if on_done:
                 on_done(row)
     finally:
         store.compact()
     return select_jobs(store.read(), jobs)
-
-
-def die_with_parent(parent: int) -> None:
-    """Have the kernel kill this worker when its parent dies, even by SIGKILL, so that no
-    worker (and, its pipes closing, no resource tracker) outlives a killed compare (Linux)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before we asked
-        os._exit(1)
-
-
-# A worker process receives the plan once, through the pool initializer, instead of with
-# every job (the oracle it holds can be megabytes); `run` is the job function (compare's
-# `run_job` or search's), a module-level function so that it pickles by name.
-_worker_plan: Any = None
-_worker_fn: Callable[[Any, Any], dict[str, Any]] | None = None
-
-
-def _worker_init(plan: Any, parent: int, run: Callable[[Any, Any], dict[str, Any]]) -> None:
-    global _worker_plan, _worker_fn
-    die_with_parent(parent)
-    _worker_plan = plan  # unpickling it imports the predictors' modules (and torch, if used)
-    _worker_fn = run
-    if torch_loaded():
-        import torch
-
-        torch.set_num_threads(1)
-    prepare_process()
-
-
-def _worker_run(job: Any) -> dict[str, Any]:
-    assert _worker_plan is not None and _worker_fn is not None, "worker started without a plan"
-    return _worker_fn(_worker_plan, job)
-
-
-def _execute(
-    plan: Any, jobs: list[Any], run: Callable[[Any, Any], dict[str, Any]] | None = None
-) -> Iterable[dict[str, Any]]:
-    """Rows of `run(plan, job)` (default: compare's `run_job`) for every job, in this process
-    (`plan.workers` 1) or on a process pool, in the order they finish."""
-    if not jobs:
-        return
-    run = run or run_job
-    if plan.workers == 1 or len(jobs) == 1:
-        prepare_process()
-        for job in jobs:
-            yield run(plan, job)
-        return
-    ctx = get_context("spawn")  # fork after torch threads start can deadlock
-    with ProcessPoolExecutor(
-        min(plan.workers, len(jobs)),
-        mp_context=ctx,
-        initializer=_worker_init,
-        initargs=(plan, os.getpid(), run),
-    ) as pool:
-        futures = {pool.submit(_worker_run, job): job for job in jobs}
-        pending = set(futures)
-        try:
-            for fut in as_completed(futures):
-                row = fut.result()
-                pending.discard(fut)
-                yield row
-        except BrokenProcessPool as exc:
-            unfinished = sorted({futures[f].runner for f in pending})
-            raise JobsFailedError(
-                "a worker process died (a predictor ended its process, e.g. with os._exit or a "
-                f"crash in native code) while running jobs of {', '.join(unfinished)}; every "
-                "finished job is stored: rerun without the culprit, or with --workers 1 to see it"
-            ) from exc
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            raise
 
 
 SUMMARY_METRICS = (

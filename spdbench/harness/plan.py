@@ -20,6 +20,7 @@ import pandas as pd
 
 from spdbench import provenance
 from spdbench.errors import ConfigError
+from spdbench.harness.executors import LOCAL, ExecutorSpec
 from spdbench.harness.protocols import Protocol, protocol_for
 from spdbench.oracles.base import Metric, Oracle
 from spdbench.oracles.catalog import BenchmarkRecord, Catalog
@@ -29,7 +30,7 @@ MAX_SEEDS = 10_000  # replicates per run; more belongs in several runs
 MAX_ARCHS = 1_000_000  # architectures in a train or test set
 
 # Options that say how to run, not what to compute: not part of the config or its hash.
-RUN_OPTIONS = ("out", "workers", "job_timeout")
+RUN_OPTIONS = ("out", "workers", "job_timeout", "executor", "scheduler", "dask_workers")
 DEFAULT_JOB_TIMEOUT = 3600.0  # seconds of fit + predict before a job is failed
 
 
@@ -273,6 +274,7 @@ class ComparePlan:
     job_timeout: float | None = DEFAULT_JOB_TIMEOUT  # None: no limit
     # listed name -> the __init__ keyword arguments it runs with (seed aside)
     params: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    executor: ExecutorSpec = LOCAL  # where jobs run; results do not depend on it
 
     def predictor_params(self, name: str) -> dict[str, Any]:
         """The `__init__` keyword arguments (seed aside) of a listed predictor."""
@@ -343,6 +345,9 @@ def resolve_compare(
             raise ConfigError(f"no {key} given: pass --{key} (see `spdbench {what} list`)")
     out, workers = raw.pop("out", None), raw.pop("workers", "auto")
     job_timeout = raw.pop("job_timeout", DEFAULT_JOB_TIMEOUT)
+    executor = ExecutorSpec.from_options(
+        raw.pop("executor", None), raw.pop("scheduler", None), raw.pop("dask_workers", None)
+    )
     if isinstance(workers, str) and workers != "auto":
         workers = _as_int(workers, "workers")
     return plan_compare(
@@ -350,6 +355,7 @@ def resolve_compare(
         out=out,
         workers=workers,
         job_timeout=job_timeout,
+        executor=executor,
         catalog=catalog,
     )
 
@@ -360,6 +366,7 @@ def plan_compare(
     out: str | Path | None = None,
     workers: int | str = "auto",
     job_timeout: float | None = DEFAULT_JOB_TIMEOUT,
+    executor: ExecutorSpec | None = None,
     catalog: Catalog | None = None,
 ) -> ComparePlan:
     """Resolve `config` against the catalog and check it (see `resolve_compare`)."""
@@ -428,6 +435,7 @@ def plan_compare(
         out=out,
         workers=workers,
         job_timeout=job_timeout,
+        executor=executor or ExecutorSpec(),
     )
 
 

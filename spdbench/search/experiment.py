@@ -35,7 +35,7 @@ import pandas as pd
 
 from spdbench import plugins, provenance
 from spdbench.errors import ConfigError, SpdbenchError, shorten
-from spdbench.harness.compare import _execute
+from spdbench.harness.executors import LOCAL, Executor, ExecutorSpec, run_jobs
 from spdbench.harness.plan import (
     MAX_SEEDS,
     _as_int,
@@ -51,7 +51,7 @@ from spdbench.predictors.base import resolve
 from spdbench.search.base import SearchContext, Searcher
 from spdbench.simulation.backend import Budget, Simulation
 
-RUN_OPTIONS = ("out", "workers")
+RUN_OPTIONS = ("out", "workers", "executor", "scheduler", "dask_workers")
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,7 @@ class SearchPlan:
     budget: Budget
     out: Path
     workers: int
+    executor: ExecutorSpec = LOCAL  # where jobs run; results do not depend on it
 
     @property
     def config_hash(self) -> str:
@@ -235,9 +236,14 @@ def resolve_search(
         read_config_file(config_file, "search") if config_file else {}, options, explicit
     )
     out, workers = raw.pop("out", None), raw.pop("workers", 1)
+    executor = ExecutorSpec.from_options(
+        raw.pop("executor", None), raw.pop("scheduler", None), raw.pop("dask_workers", None)
+    )
     if not raw.get("searchers"):
         raise ConfigError("no searchers given: pass --searchers (see `spdbench searchers list`)")
-    return plan_search(SearchConfig.from_dict(raw), out=out, workers=workers, catalog=catalog)
+    return plan_search(
+        SearchConfig.from_dict(raw), out=out, workers=workers, executor=executor, catalog=catalog
+    )
 
 
 def plan_search(
@@ -245,6 +251,7 @@ def plan_search(
     *,
     out: str | Path | None = None,
     workers: int | str = 1,
+    executor: ExecutorSpec | None = None,
     catalog: Catalog | None = None,
 ) -> SearchPlan:
     """Resolve `config` against the catalog and check it."""
@@ -284,7 +291,7 @@ def plan_search(
     _check_writable(out)
     return SearchPlan(
         config, record, oracle, searchers, params, metric, fidelity, report_metric,
-        report_fidelity, budget, out, workers,
+        report_fidelity, budget, out, workers, executor or ExecutorSpec(),
     )  # fmt: skip
 
 
@@ -387,6 +394,7 @@ def run_search(
     *,
     on_start: Callable[[int, int], None] | None = None,
     on_done: Callable[[dict[str, Any]], None] | None = None,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Run every job of `plan` not yet stored; returns this config's rows (finished jobs are
     stored one by one, so an interrupted run keeps them and a rerun resumes)."""
@@ -398,7 +406,7 @@ def run_search(
     if on_start:
         on_start(len(jobs), len(jobs) - len(todo))
     try:
-        for row in _execute(plan, todo, run_job):
+        for row in run_jobs(plan, todo, run_job, executor):
             store.append([row])
             if on_done:
                 on_done(row)
