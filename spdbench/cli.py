@@ -82,6 +82,12 @@ def cli(debug: bool) -> None:
     "--fidelity", type=int, help="Epoch to read ground truth at [default: the last recorded]."
 )
 @click.option(
+    "--fidelities",
+    help="Comma-separated query epochs: learning-curve predictors (sotl, lce, fidelity-k, ...) "
+    "run once per epoch, reading partial curves up to it (a train size x fidelity grid) "
+    "[default: each one's own epoch].",
+)
+@click.option(
     "--seed",
     type=int,
     default=0,
@@ -188,6 +194,8 @@ def compare(
 
 
 def _print_summary(summary: Any, config: Any) -> None:
+    from spdbench.harness.compare import predictor_label
+
     table = Table(title=f"{config.benchmark}: {config.seeds} replicates, mean ± 95% interval")
     for col in (
         "predictor",
@@ -206,7 +214,7 @@ def _print_summary(summary: Any, config: Any) -> None:
 
     for _, row in summary.iterrows():
         table.add_row(
-            row["predictor"],
+            predictor_label(row),
             str(row["train_size"]),
             fmt(row, "kendall_tau"),
             fmt(row, "spearman"),

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from spdbench.errors import DataFileError
-from spdbench.harness.compare import failed_jobs, summarize
+from spdbench.harness.compare import failed_jobs, predictor_label, summarize
 from spdbench.harness.metrics import mean_ci
 from spdbench.harness.plan import jobs_of_record, select_jobs
 from spdbench.harness.protocols import SigmoidSlopeProtocol
@@ -190,12 +190,14 @@ def markdown_table(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
     )
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in summary.iterrows():
-        cells = [r["predictor"], str(r["train_size"]), str(r["runs"])]
+        cells = [predictor_label(r), str(r["train_size"]), str(r["runs"])]
         cells += [f"{r[m]:{f}} ± {r[m + '_ci']:{f}}" for m, _, f in cols]
         if extra:
             sel = rows[
                 (rows["predictor"] == r["predictor"]) & (rows["train_size"] == r["train_size"])
             ]
+            if "query_fidelity" in r and pd.notna(r["query_fidelity"]):
+                sel = sel[sel["query_fidelity"] == r["query_fidelity"]]
             m, h = mean_ci(sel["kendall_tau_left"].to_numpy())
             cells.append(f"{m:.3f} ± {h:.3f}")
         lines.append("| " + " | ".join(cells) + " |")
