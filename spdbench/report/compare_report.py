@@ -5,6 +5,7 @@
    interval shaded.
 2. Kendall tau against train size (mean ± 95% interval).
 3. Init time against query time per predictor (White et al.'s framing), log-log.
+4. Kendall tau on a grid of init-time and query-time budgets (`budget_grid`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from spdbench.harness.protocols import SigmoidSlopeProtocol
 from spdbench.harness.store import ResultsStore
 from spdbench.io import atomic_path
 from spdbench.oracles.catalog import load_oracle
+from spdbench.report.budget_grid import figure_tau_budget_grid
 from spdbench.report.plotting import plt, save_figure
 
 
@@ -243,6 +245,8 @@ def write_report(
         test_size = float(finished["test_size"].median())
         figure_tau_vs_total_cost(summary, test_size, out / "tau_vs_total_cost.png")
         figures.append(("Kendall tau against total cost", "tau_vs_total_cost.png"))
+        figure_tau_budget_grid(summary, out / "tau_budget_grid.png")
+        figures.append(("Kendall tau within init and query time budgets", "tau_budget_grid.png"))
     text = [
         f"# compare: {bench}",
         "",
