@@ -387,6 +387,8 @@ def predictors_list() -> None:
             continue
         cls = plugins.load("predictor", info.name)
         name = f"{info.name}:<dotted.path>" if info.name == "sklearn" else info.name
+        if name.endswith("-k"):  # fidelity-k is listed as `fidelity-12` (k = 12)
+            name = f"{name[:-2]}-<k>"
         requirements = getattr(cls, "requirements", lambda: [])()
         row = tuple(
             escape(v)
