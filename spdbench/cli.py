@@ -105,6 +105,12 @@ def executor_options(f: Any) -> Any:
     "--fidelity", type=int, help="Epoch to read ground truth at [default: the last recorded]."
 )
 @click.option(
+    "--fidelities",
+    help="Comma-separated query epochs: learning-curve predictors (sotl, lce, fidelity-k, ...) "
+    "run once per epoch, reading partial curves up to it (a train size x fidelity grid) "
+    "[default: each one's own epoch].",
+)
+@click.option(
     "--seed",
     type=int,
     default=0,
@@ -215,6 +221,8 @@ def compare(
 
 
 def _print_summary(summary: Any, config: Any) -> None:
+    from spdbench.harness.compare import predictor_label
+
     table = Table(title=f"{config.benchmark}: {config.seeds} replicates, mean ± 95% interval")
     for col in (
         "predictor",
@@ -233,7 +241,7 @@ def _print_summary(summary: Any, config: Any) -> None:
 
     for _, row in summary.iterrows():
         table.add_row(
-            row["predictor"],
+            predictor_label(row),
             str(row["train_size"]),
             fmt(row, "kendall_tau"),
             fmt(row, "spearman"),
@@ -406,6 +414,8 @@ def predictors_list() -> None:
             continue
         cls = plugins.load("predictor", info.name)
         name = f"{info.name}:<dotted.path>" if info.name == "sklearn" else info.name
+        if name.endswith("-k"):  # fidelity-k is listed as `fidelity-12` (k = 12)
+            name = f"{name[:-2]}-<k>"
         requirements = getattr(cls, "requirements", lambda: [])()
         row = tuple(
             escape(v)

@@ -48,7 +48,7 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
     gt = train_ground_truth(oracle, train, fidelity, metric.name, rng, "curves" in cls.needs)
     train_scores = metric.sign * gt.metrics[metric.name]
     truth = oracle.scores(test, metric.name, fidelity=fidelity, charge=False)
-    context = Context.for_predictor(cls, oracle, metric.name, gt)
+    context = Context.for_predictor(cls, oracle, metric.name, gt, job.query_fidelity)
     common = {
         "job_key": job.key,
         "config_hash": job.config_hash,
@@ -58,6 +58,7 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
         "fidelity": gt.fidelity,
         "protocol": plan.protocol.name,
         "predictor": job.predictor,
+        **({} if job.query_fidelity is None else {"query_fidelity": job.query_fidelity}),
     }
 
     def fit_predict() -> tuple[Predictor, Any, float, float, float, float, float]:
@@ -234,12 +235,24 @@ SUMMARY_METRICS = (
 )
 
 
+def predictor_label(row: Any) -> str:
+    """A summary row's predictor, with the query epoch it read where a fidelity grid ran."""
+    q = row.get("query_fidelity") if hasattr(row, "get") else None
+    return str(row["predictor"]) if q is None or pd.isna(q) else f"{row['predictor']} @{int(q)}"
+
+
 def summarize(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean and 95% interval half-width per predictor and train size (failed jobs left out)."""
+    """Mean and 95% interval half-width per predictor and train size, and per query fidelity
+    where a fidelity grid ran (failed jobs left out)."""
     records = []
     rows = rows.drop(index=failed_jobs(rows).index)
-    for (predictor, n), grp in rows.groupby(["predictor", "train_size"], sort=False):
+    grid = "query_fidelity" in rows and rows["query_fidelity"].notna().any()
+    keys = ["predictor", "train_size", *(["query_fidelity"] if grid else [])]
+    for key, grp in rows.groupby(keys, sort=False, dropna=False):
+        predictor, n = key[0], key[1]
         rec: dict[str, Any] = {"predictor": predictor, "train_size": int(n), "runs": len(grp)}
+        if grid:
+            rec["query_fidelity"] = None if pd.isna(key[2]) else int(key[2])
         for m in SUMMARY_METRICS:
             rec[m], rec[f"{m}_ci"] = mean_ci(grp[m].to_numpy())
         records.append(rec)

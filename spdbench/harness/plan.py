@@ -46,6 +46,9 @@ class CompareConfig:
     protocol: str = "auto"  # a `spdbench.protocols` entry point, or the benchmark's default
     metric: str | None = None  # None: the benchmark's default metric
     fidelity: int | None = None  # None: the last recorded epoch
+    # Query fidelities (epochs) for predictors that read partial curves of the architectures
+    # they rank (NASLib's "vary fidelity"): those run once per value; None: their default.
+    fidelities: tuple[int, ...] | None = None
     seed: int = 0
     # Named predictor settings: row name -> {"predictor": registered name (default: the row
     # name), hyperparameter: value, ...}; a listed predictor found here runs with them.
@@ -72,6 +75,11 @@ class CompareConfig:
                 raise ConfigError(f"train sizes are listed twice: {list(self.train_sizes)}")
             if max(self.train_sizes) > MAX_ARCHS:
                 raise ConfigError(f"train sizes must be at most {MAX_ARCHS:,}")
+        if self.fidelities is not None:
+            if not self.fidelities or min(self.fidelities) < 1:
+                raise ConfigError(f"fidelities must be epochs of at least 1, got {self.fidelities}")
+            if len(set(self.fidelities)) != len(self.fidelities):
+                raise ConfigError(f"fidelities are listed twice: {list(self.fidelities)}")
         if self.test_size is not None and not 2 <= self.test_size <= MAX_ARCHS:
             raise ConfigError(
                 f"test size must be between 2 and {MAX_ARCHS:,}, got {self.test_size}"
@@ -109,13 +117,15 @@ class CompareConfig:
             )
         data = dict(raw)
         try:
-            for key in ("predictors", "train_sizes"):
+            for key in ("predictors", "train_sizes", "fidelities"):
                 if isinstance(data.get(key), str):
                     data[key] = [p.strip() for p in data[key].split(",") if p.strip()]
                 if data.get(key) is not None:
                     data[key] = tuple(data[key])
             if data.get("train_sizes") is not None:
                 data["train_sizes"] = tuple(_as_int(v, "train_sizes") for v in data["train_sizes"])
+            if data.get("fidelities") is not None:
+                data["fidelities"] = tuple(_as_int(v, "fidelities") for v in data["fidelities"])
             for key in ("seeds", "seed", "test_size", "fidelity"):
                 if data.get(key) is not None:
                     data[key] = _as_int(data[key], key)
@@ -129,6 +139,10 @@ class CompareConfig:
         d["train_sizes"] = None if self.train_sizes is None else list(self.train_sizes)
         if not self.variants:
             del d["variants"]  # configs without variants keep the hashes they always had
+        if self.fidelities is None:
+            del d["fidelities"]  # nor do configs without a fidelity grid change theirs
+        else:
+            d["fidelities"] = list(self.fidelities)
         return d
 
     def hash(self) -> str:
@@ -185,6 +199,7 @@ class Job:
     config_hash: str  # the run's whole config (recorded in the job's row)
     split_hash: str  # what fixes the job's numbers: the config without the predictor list
     variant: str = ""  # hash of the predictor's settings from the config's variants, if any
+    query_fidelity: int | None = None  # the --fidelities epoch a partial-curve predictor reads
 
     @property
     def runner(self) -> str:
@@ -193,11 +208,12 @@ class Job:
 
     @property
     def key(self) -> str:
-        """The store's key: split hash / predictor[@variant] / replicate / train size. It does
-        not depend on the other predictors of the run, so a rerun with fewer of them reuses
-        their jobs."""
+        """The store's key: split hash / predictor[@variant] / replicate / train size, then
+        /f<query fidelity> for jobs of a fidelity grid. It does not depend on the other
+        predictors of the run, so a rerun with fewer of them reuses their jobs."""
         who = f"{self.predictor}@{self.variant}" if self.variant else self.predictor
-        return f"{self.split_hash}/{who}/r{self.replicate}/n{self.train_size}"
+        key = f"{self.split_hash}/{who}/r{self.replicate}/n{self.train_size}"
+        return key if self.query_fidelity is None else f"{key}/f{self.query_fidelity}"
 
     @property
     def legacy_key(self) -> str:
@@ -208,21 +224,33 @@ class Job:
 def split_hash(config: CompareConfig, having: tuple[str, ...]) -> str:
     """Hash of what fixes a job's numbers apart from its predictor: the config without the
     predictor list, plus the per-architecture facts the splits keep to (zero-cost predictors
-    restrict splits to scored architectures, so they change every predictor's split)."""
-    fields = {k: v for k, v in config.to_dict().items() if k not in ("predictors", "variants")}
+    restrict splits to scored architectures, so they change every predictor's split). The
+    fidelity grid is in the job key instead: jobs outside it are shared with runs without one."""
+    skip = ("predictors", "variants", "fidelities")
+    fields = {k: v for k, v in config.to_dict().items() if k not in skip}
     return provenance.config_hash({**fields, "having": list(having)})
 
 
 def jobs_of(
-    config: CompareConfig, train_sizes: Iterable[int], having: tuple[str, ...]
+    config: CompareConfig,
+    train_sizes: Iterable[int],
+    having: tuple[str, ...],
+    partial: Iterable[str] = (),
 ) -> list[Job]:
-    """All jobs of a config, in a fixed order."""
+    """All jobs of a config, in a fixed order; the listed names in `partial` (predictors that
+    read partial curves) run once per `config.fidelities` value, when the config has them."""
     h, s = config.hash(), split_hash(config, having)
+    partial = set(partial)
+
+    def grid(p: str) -> tuple[int | None, ...]:
+        return config.fidelities if config.fidelities and p in partial else (None,)
+
     return [
-        Job(p, r, n, h, s, config.variant_hash(p))
+        Job(p, r, n, h, s, config.variant_hash(p), q)
         for n in train_sizes
         for r in range(config.seeds)
         for p in config.predictors
+        for q in grid(p)
     ]
 
 
@@ -253,7 +281,8 @@ def jobs_of_record(record: dict[str, Any]) -> list[Job] | None:
     if "having" not in resolved:
         return None
     config = CompareConfig.from_dict(record["config"])
-    return jobs_of(config, resolved["train_sizes"], tuple(resolved["having"]))
+    partial = resolved.get("partial", ())
+    return jobs_of(config, resolved["train_sizes"], tuple(resolved["having"]), partial)
 
 
 @dataclass(frozen=True)
@@ -275,6 +304,8 @@ class ComparePlan:
     # listed name -> the __init__ keyword arguments it runs with (seed aside)
     params: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     executor: ExecutorSpec = LOCAL  # where jobs run; results do not depend on it
+    # listed names that read partial curves up to a query fidelity (run once per --fidelities)
+    partial: tuple[str, ...] = ()
 
     def predictor_params(self, name: str) -> dict[str, Any]:
         """The `__init__` keyword arguments (seed aside) of a listed predictor."""
@@ -288,7 +319,7 @@ class ComparePlan:
 
     def jobs(self) -> list[Job]:
         """All jobs, in a fixed order."""
-        return jobs_of(self.config, self.train_sizes, self.having)
+        return jobs_of(self.config, self.train_sizes, self.having, self.partial)
 
     # ---- seed streams: every random choice derives from config.seed --------------------------
     def split(self, replicate: int, train_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -318,6 +349,7 @@ class ComparePlan:
                 "fidelity": self.fidelity,
                 "train_sizes": list(self.train_sizes),
                 "having": list(self.having),
+                "partial": list(self.partial),
                 "split_hash": split_hash(self.config, self.having),
                 "predictors": {
                     n: f"{c.__module__}:{c.__qualname__}" for n, c in self.predictors.items()
@@ -403,6 +435,7 @@ def plan_compare(
         cls(**params[name]).check_settings(oracle)
     metric = oracle.metric(config.metric)
     fidelity = int(oracle.epochs[oracle.fidelity_index(config.fidelity)])
+    partial = _check_query_fidelities(config, oracle, fidelity, predictors, params)
     having = tuple(sorted({n for cls in predictors.values() for n in cls.requires_arch_info}))
     for name in having:
         if name not in oracle.arch_info_names:
@@ -436,7 +469,36 @@ def plan_compare(
         workers=workers,
         job_timeout=job_timeout,
         executor=executor or ExecutorSpec(),
+        partial=partial,
     )
+
+
+def _check_query_fidelities(
+    config: CompareConfig,
+    oracle: Oracle,
+    fidelity: int,
+    predictors: dict[str, type[Predictor]],
+    params: dict[str, dict[str, Any]],
+) -> tuple[str, ...]:
+    """The listed names that read partial curves to a query fidelity, after checking that each
+    can read every one of `config.fidelities` (or its default); ConfigError otherwise."""
+    partial = []
+    for name, cls in predictors.items():
+        predictor = cls(**params[name])
+        reads = predictor.reads_query_fidelity()
+        if reads:
+            partial.append(name)
+        for query in config.fidelities if reads and config.fidelities else (None,):
+            predictor.check_query_fidelity(oracle, fidelity, query)
+    if config.fidelities:
+        if not partial:
+            raise ConfigError(
+                "--fidelities varies how far learning-curve predictors train the architectures "
+                "they rank; none is listed (e.g. sotl, lce, fidelity-k)"
+            )
+        for query in config.fidelities:
+            oracle.fidelity_index(query)  # one line when it is not recorded
+    return tuple(partial)
 
 
 def auto_workers(predictors: Iterable[type[Predictor]], jobs: int) -> int:

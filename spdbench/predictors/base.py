@@ -9,17 +9,22 @@
   `Context` holding it. Known needs: "space" (the search space, for encodings or motif-networks),
   "curves" (recorded learning curves of the training architectures), "oracle" (an oracle to
   spend simulated training time on; the cost lands on its clock).
+- A predictor that trains the architectures it is asked about for a few epochs (learning-curve
+  predictors) says so with `reads_query_fidelity`; it reads their partial curves up to
+  `Context.query_fidelity` (compare's `--fidelities`), or up to its own default without one.
 
 Subclasses implement `_fit` and `_predict`; the public methods validate inputs and outputs,
 so every predictor fails the same clear way on bad input.
 
 A listed predictor name may carry an argument after a colon (`sklearn:<dotted.path>`):
 `resolve` loads the plugin named before the colon, and its `configure` turns the argument and
-the config's settings into `__init__` keyword arguments.
+the config's settings into `__init__` keyword arguments. A plugin registered with a name ending
+in `-k` takes a number in place of the k (`fidelity-12` is `fidelity-k` with argument 12).
 """
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
@@ -48,10 +53,18 @@ class Context:
     # that reads recorded values itself (e.g. ASHA's rungs) goes no further than this.
     fidelity: int | None = None
     curves: dict[str, np.ndarray] = field(default_factory=dict)  # metric -> (n_train, epochs)
+    # The epoch a predictor that `reads_query_fidelity` trains the queried architectures to
+    # (compare's --fidelities); None: the predictor's own default.
+    query_fidelity: int | None = None
 
     @classmethod
     def for_predictor(
-        cls, predictor: type[Predictor], oracle: Oracle, metric: str, ground_truth: Any
+        cls,
+        predictor: type[Predictor],
+        oracle: Oracle,
+        metric: str,
+        ground_truth: Any,
+        query_fidelity: int | None = None,
     ) -> Context:
         """What `predictor` needs, and only that: the oracle is handed over only to predictors
         that declare "oracle" (they pay for what they query), curves come from `ground_truth`."""
@@ -61,6 +74,7 @@ class Context:
             metric=metric,
             fidelity=ground_truth.fidelity,
             curves=ground_truth.curves,
+            query_fidelity=query_fidelity,
         )
 
 
@@ -96,6 +110,16 @@ class Predictor(Parameterized, ABC):
     def check_settings(self, oracle: Oracle) -> None:
         """Raise ConfigError when these hyperparameters cannot run on `oracle` (e.g. an
         encoding its space does not offer); called when an experiment is planned."""
+        return
+
+    def reads_query_fidelity(self) -> bool:
+        """True when the predictor trains the architectures it is asked about up to
+        `Context.query_fidelity` (compare runs it once per `--fidelities` value)."""
+        return False
+
+    def check_query_fidelity(self, oracle: Oracle, fidelity: int, query: int | None) -> None:
+        """Raise ConfigError when the predictor cannot read partial curves up to epoch `query`
+        (None: its default) while ground truth is read at `fidelity`; called at planning."""
         return
 
     @classmethod
@@ -217,6 +241,9 @@ def resolve(name: str, settings: dict[str, Any] | None = None) -> tuple[type[Pre
     """The class of a listed predictor name (`knn`, `sklearn:<dotted.path>`) and the `__init__`
     keyword arguments that the name and `settings` give it (see `Predictor.configure`)."""
     base, colon, argument = name.partition(":")
+    numbered = re.fullmatch(r"(.+)-(\d+)", base)
+    if not colon and numbered and f"{numbered[1]}-k" in plugins.names("predictor"):
+        base, colon, argument = f"{numbered[1]}-k", ":", numbered[2]  # fidelity-12
     cls = plugins.load("predictor", base)
     if not (isinstance(cls, type) and issubclass(cls, Predictor)):
         raise ConfigError(f"predictor plugin {base!r} is not a spdbench Predictor subclass")

@@ -5,6 +5,7 @@
    interval shaded.
 2. Kendall tau against train size (mean ± 95% interval).
 3. Init time against query time per predictor (White et al.'s framing), log-log.
+4. Kendall tau on a grid of init-time and query-time budgets (`budget_grid`).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import numpy as np
 import pandas as pd
 
 from spdbench.errors import DataFileError
-from spdbench.harness.compare import failed_jobs, summarize
+from spdbench.harness.compare import failed_jobs, predictor_label, summarize
 from spdbench.harness.metrics import mean_ci
 from spdbench.harness.plan import jobs_of_record, select_jobs
 from spdbench.harness.protocols import SigmoidSlopeProtocol
 from spdbench.harness.store import ResultsStore
 from spdbench.io import atomic_path
 from spdbench.oracles.catalog import load_oracle
+from spdbench.report.budget_grid import figure_tau_budget_grid
 from spdbench.report.plotting import plt, save_figure
 
 
@@ -190,12 +192,14 @@ def markdown_table(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
     )
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in summary.iterrows():
-        cells = [r["predictor"], str(r["train_size"]), str(r["runs"])]
+        cells = [predictor_label(r), str(r["train_size"]), str(r["runs"])]
         cells += [f"{r[m]:{f}} ± {r[m + '_ci']:{f}}" for m, _, f in cols]
         if extra:
             sel = rows[
                 (rows["predictor"] == r["predictor"]) & (rows["train_size"] == r["train_size"])
             ]
+            if "query_fidelity" in r and pd.notna(r["query_fidelity"]):
+                sel = sel[sel["query_fidelity"] == r["query_fidelity"]]
             m, h = mean_ci(sel["kendall_tau_left"].to_numpy())
             cells.append(f"{m:.3f} ± {h:.3f}")
         lines.append("| " + " | ".join(cells) + " |")
@@ -241,6 +245,8 @@ def write_report(
         test_size = float(finished["test_size"].median())
         figure_tau_vs_total_cost(summary, test_size, out / "tau_vs_total_cost.png")
         figures.append(("Kendall tau against total cost", "tau_vs_total_cost.png"))
+        figure_tau_budget_grid(summary, out / "tau_budget_grid.png")
+        figures.append(("Kendall tau within init and query time budgets", "tau_budget_grid.png"))
     text = [
         f"# compare: {bench}",
         "",

@@ -1,0 +1,83 @@
+"""Kendall tau on a grid of init-time and query-time budgets (White et al. 2021, the tutorial's
+"which predictor when" figure): each cell holds the best mean Kendall tau among the settings
+(predictor, train size, query epoch) whose mean init time and mean query time per
+architecture both fit the cell's budgets, and names the predictor that reaches it.
+Read from the summary of stored jobs; nothing is recomputed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from spdbench.harness.compare import predictor_label
+from spdbench.report.plotting import plt, save_figure
+
+CELLS = 8  # budgets per axis
+
+
+def budget_edges(times: np.ndarray, cells: int = CELLS) -> np.ndarray:
+    """At most `cells` budgets at observed times: the distinct positive times, those within 10%
+    of a larger one merged into it, thinned evenly (smallest and largest kept) when more
+    remain; with no positive time, 1 s alone."""
+    positive = np.unique(times[times > 0])
+    if not positive.size:
+        return np.ones(1)
+    kept = positive[np.append(positive[1:] > 1.1 * positive[:-1], True)]
+    if kept.size > cells:
+        kept = kept[np.unique(np.round(np.linspace(0, kept.size - 1, cells)).astype(int))]
+    return kept
+
+
+def best_within_budgets(
+    init: np.ndarray,
+    query: np.ndarray,
+    tau: np.ndarray,
+    init_budgets: np.ndarray,
+    query_budgets: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(best tau (n_query, n_init), index of the setting reaching it (-1: none fits)) over
+    settings with init <= the column's budget and query <= the row's."""
+    fits = (init[None, None, :] <= init_budgets[None, :, None] * (1 + 1e-9)) & (
+        query[None, None, :] <= query_budgets[:, None, None] * (1 + 1e-9)
+    )
+    scored = np.where(fits & np.isfinite(tau)[None, None, :], tau[None, None, :], -np.inf)
+    which = np.argmax(scored, axis=2)
+    best = np.take_along_axis(scored, which[:, :, None], axis=2)[:, :, 0]
+    none = ~np.isfinite(best)
+    return np.where(none, np.nan, best), np.where(none, -1, which)
+
+
+def figure_tau_budget_grid(summary: pd.DataFrame, path: Path) -> None:
+    """The grid figure of `summary` (one row per predictor, train size and query epoch)."""
+    init = summary["init_time_s"].to_numpy(dtype=float)
+    query = summary["query_time_s"].to_numpy(dtype=float)
+    tau = summary["kendall_tau"].to_numpy(dtype=float)
+    xs, ys = budget_edges(init), budget_edges(query)
+    best, which = best_within_budgets(init, query, tau, xs, ys)
+    labels = [
+        f"{predictor_label(row)}\nn={int(row['train_size'])}" for _, row in summary.iterrows()
+    ]
+    fig, ax = plt.subplots(figsize=(1.1 * len(xs) + 2.4, 0.75 * len(ys) + 1.8), dpi=120)
+    image = ax.imshow(
+        np.ma.masked_invalid(best),
+        origin="lower",
+        cmap="viridis",
+        vmin=np.nanmin(best) if np.isfinite(best).any() else 0.0,
+        vmax=np.nanmax(best) if np.isfinite(best).any() else 1.0,
+        aspect="auto",
+    )
+    for (i, j), k in np.ndenumerate(which):
+        if k >= 0:
+            ax.text(j, i, f"{labels[k]}\n{best[i, j]:.2f}", ha="center", va="center", fontsize=5)
+    ax.set_xticks(range(len(xs)), [f"{v:.3g}" for v in xs], rotation=45, fontsize=7)
+    ax.set_yticks(range(len(ys)), [f"{v:.3g}" for v in ys], fontsize=7)
+    ax.set(
+        xlabel="init time budget, s (simulated ground truth + fit)",
+        ylabel="query time budget per architecture, s",
+    )
+    ax.set_title("best Kendall tau within init and query budgets", fontsize=10)
+    fig.colorbar(image, ax=ax, label="Kendall tau (mean over replicates)")
+    save_figure(fig, path)
