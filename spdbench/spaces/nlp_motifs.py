@@ -19,9 +19,11 @@ Where the paper is silent (Sec. 4.2 / App. A.3 give only the sizes), our choices
   size of Table 4 says; the output layer is NAS-Bench-NLP's decoder cut down: a linear map of
   h_new_0 to `out_width` = 10 logits at every time step (the language model predicts at every
   step), each with a random binary label, so a label is (time steps, out_width);
-- theta_init ~ N(0, scale^2 / (in_width + hidden)) for the cell's weights (a linear node's
-  usual inputs are x and one state) and N(0, scale^2 / hidden) for the decoder, biases zero
-  (the paper draws the motif weights from a normal distribution, App. A.2.2).
+- theta_init ~ N(0, scale^2 / (in_width + hidden)) for the cell's weights and biases (a linear
+  node's usual inputs are x and one state), N(0, scale^2 / hidden) for the decoder, its bias
+  zero (the paper draws the motif weights from a normal distribution, App. A.2.2). Node biases
+  are not zero: a weight a cell does not use must not be zero, or its Adam second moment stays
+  0 and the outer gradient through sqrt(v) is NaN (the L2 term keeps it moving).
 
 The super-network (App. A.2.2): all N cells of a step run in one batched computation. Cells
 are padded to the batch's most nodes and computed node position by node position in
@@ -109,9 +111,20 @@ class NLPMotifNetworks(MotifNetworks):
         # x weights and state/node weights per node and input slot, node biases, decoder
         self._sizes = [m * a * h * in_width, m * a * h * h, m * h, h * out_width, out_width]
         fan = in_width + h
-        self._fan_ins = [fan, fan, 1, h, 1]
+        self._fan_ins = [fan, fan, fan, h, 1]
         self.n_params = int(sum(self._sizes))
         self._mask_cache: tuple[tuple, tuple[torch.Tensor, ...]] | None = None
+        # per node position: whether any cell there is a tanh / sigmoid, a leaky ReLU, a product
+        # or blend; a branch no cell uses is skipped (it would add exact zeros)
+        ops = self.ops[:, : max(1, int((self.ops >= 0).sum(axis=1).max(initial=0)))]
+        self._branches = [
+            (
+                bool(np.isin(c, (TANH, SIGM)).any()),
+                bool((c == LEAKY).any()),
+                bool(np.isin(c, (PROD, BLEND)).any()),
+            )
+            for c in ops.T
+        ]
 
     @property
     def n_networks(self) -> int:
@@ -145,7 +158,6 @@ class NLPMotifNetworks(MotifNetworks):
             torch.randn(size, generator=generator, dtype=dtype) * (scale / fan_in**0.5)
             for size, fan_in in zip(self._sizes, self._fan_ins, strict=True)
         ]
-        blocks[2].zero_()  # node biases
         blocks[4].zero_()  # decoder bias
         return torch.cat(blocks)
 
@@ -208,9 +220,14 @@ class NLPMotifNetworks(MotifNetworks):
             for j in range(p):
                 gathered = values[rows, slots[:, j]].reshape(n, a * h, s)
                 z, arg_t, arg_r, q3, q4 = torch.bmm(g[j], gathered).split(h, dim=1)
-                node = z + xb[t][j] + torch.relu(arg_r)
-                node = torch.addcmul(node, amp[:, j], torch.tanh(arg_t))
-                node = torch.addcmul(node, q3, q4)
+                squash, leaky, product = self._branches[j]
+                node = z + xb[t][j]
+                if leaky:
+                    node = node + torch.relu(arg_r)
+                if squash:
+                    node = torch.addcmul(node, amp[:, j], torch.tanh(arg_t))
+                if product:
+                    node = torch.addcmul(node, q3, q4)
                 values = torch.cat([values, node.unsqueeze(1)], dim=1)
             state = values[rows, out_slots]  # h_new_0..2 (zero where the cell has fewer)
             outputs.append(state[:, 0])
