@@ -7,12 +7,13 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from spdbench.errors import ArchitectureError
+from spdbench.errors import ArchitectureError, ConfigError
 from spdbench.predictors.petri_dish import inner_train, inner_valid_loss, outer_loss
 from spdbench.spaces.motif_settings import CELL_TABLE_4
 from spdbench.spaces.nb101 import N_BITS, NB101Space
 from spdbench.spaces.nb101_motifs import NB101MotifNetworks, vertex_channels
 from spdbench.spaces.nb201 import EDGES, NB201Space
+from spdbench.spaces.nlp_cells import FIRST_NODE, OPS, PAD, NLPCellSpace, X
 
 
 def _nb101_row(edges, ops):
@@ -22,6 +23,18 @@ def _nb101_row(edges, ops):
         a[i, j] = 1
     return np.concatenate([a[np.triu_indices(7, k=1)], ops])
 
+
+# NAS-Bench-NLP cells: an RNN, an LSTM, a GRU (blend) and one with leaky ReLU, sums and a
+# 3-input linear node (graph strings: spdbench.spaces.nlp_cells)
+NLP_GRAPHS = [
+    "L(x,h0);T(0)->1",
+    "L(x,h0);T(0);L(x,h0);S(2);L(x,h0);S(4);L(x,h0);T(6);*(5,h1);*(1,3);+(8,9);T(10);*(11,7)->12,10",
+    "L(x,h0);S(0);L(x,h0);S(2);*(1,h0);L(x,4);T(5);B(3,h0,6)->7",
+    "L(h0,x);R(0);+(0,1);L(1,h0);S(3);L(4,x,1);+(5,3);+(2,6)->7",
+]
+NLP_SPACE = NLPCellSpace(
+    [0, 1, 2, 3], [[0.0], [1.0], [2.0], [3.0]], prefix="nlp-", graphs=NLP_GRAPHS
+)
 
 # name -> (space, build options, rows to build, a row that differs from rows[1])
 BUILDERS = {
@@ -46,6 +59,12 @@ BUILDERS = {
         ),
         # row 1 with node 2 a max-pool fed by the input too
         _nb101_row([(0, 1), (1, 2), (1, 6), (2, 6), (0, 2), (0, 3)], [2, 2, 1, 1, 1]),
+    ),
+    "nlp": (
+        NLP_SPACE,
+        {"hidden": 2, "in_width": 3, "out_width": 3, "time_steps": 3},
+        np.array([[0], [1], [2]]),
+        np.array([3]),
     ),
 }
 
@@ -324,3 +343,99 @@ def test_cell_dish_selects_over_table_4_ranges_by_default():
     best = min(p.selection_, key=lambda s: s["validation_outer_loss"])
     assert p.selected_params_ == {"hidden": best["hidden"], "samples": best["samples"]}
     assert p.dish_.params["hidden"] == best["hidden"]
+
+
+# ---- NAS-Bench-NLP against a one-network reference (NAS-Bench-NLP's CustomRNNCell) -------------
+def _nlp_reference(ops, sources, outputs, theta, x, hidden, out_width, max_nodes):
+    """One recurrent cell written the plain way: node by node, step by step, one weight per
+    linear input, states zero at the start, h_new_0 decoded at every step."""
+    h, a, in_width = hidden, 3, x.shape[2]
+    sizes = [max_nodes * a * h * in_width, max_nodes * a * h * h, max_nodes * h, h * out_width]
+    wx, wh, b, wd, bd = torch.split(theta, [*sizes, out_width])
+    wx, wh = wx.view(max_nodes, a, h, in_width), wh.view(max_nodes, a, h, h)
+    b, wd = b.view(max_nodes, h), wd.view(h, out_width)
+    names = list(OPS)
+    states = [torch.zeros(x.shape[0], h, dtype=x.dtype) for _ in range(3)]
+    logits = []
+    for t in range(x.shape[1]):
+        vals = []
+
+        def value(code, states=states, vals=vals, t=t):
+            if code == X:
+                return x[:, t]
+            return states[code - 1] if code < FIRST_NODE else vals[code - FIRST_NODE]
+
+        for j, op in enumerate(ops):
+            if op < 0:
+                break
+            ins = [int(c) for c in sources[j] if c != PAD]
+            name = names[op]
+            if name == "linear":
+                v = b[j] + sum(
+                    value(c) @ (wx[j, k] if c == X else wh[j, k]).T for k, c in enumerate(ins)
+                )
+            elif name == "activation_tanh":
+                v = torch.tanh(value(ins[0]))
+            elif name == "activation_sigm":
+                v = torch.sigmoid(value(ins[0]))
+            elif name == "activation_leaky_relu":
+                v = F.leaky_relu(value(ins[0]))
+            elif name == "elementwise_sum":
+                v = value(ins[0]) + value(ins[1])
+            elif name == "elementwise_prod":
+                v = value(ins[0]) * value(ins[1])
+            else:  # blend
+                z = value(ins[0])
+                v = z * value(ins[1]) + (1 - z) * value(ins[2])
+            vals.append(v)
+        states = [vals[o] if o >= 0 else torch.zeros_like(states[0]) for o in outputs]
+        logits.append(states[0] @ wd + bd)
+    return torch.stack(logits, dim=1)  # (S, T, O)
+
+
+def test_nlp_cells_compute_what_nas_bench_nlp_defines():
+    nets = NLP_SPACE.motif_networks(np.array([[0], [1], [2], [3]]), hidden=3, time_steps=4)
+    gen = torch.Generator().manual_seed(0)
+    theta = torch.randn(4, nets.n_params, generator=gen, dtype=torch.float64) * 0.5
+    x = torch.randn(5, 4, 10, generator=gen, dtype=torch.float64)
+    theta.requires_grad_()
+    batched = nets.forward(theta, x)
+    assert batched.shape == (4, 5, 4, 10)
+    weights = torch.randn(batched.shape, generator=gen, dtype=torch.float64)
+    (grad,) = torch.autograd.grad((batched * weights).sum(), theta)
+    for k in range(4):
+        reference = _nlp_reference(
+            NLP_SPACE.ops[k], NLP_SPACE.sources[k], NLP_SPACE.outputs[k], theta[k], x, 3, 10,
+            NLP_SPACE.ops.shape[1],
+        )  # fmt: skip
+        torch.testing.assert_close(batched[k], reference, rtol=0, atol=1e-10)
+        (expected,) = torch.autograd.grad((reference * weights[k]).sum(), theta)
+        torch.testing.assert_close(grad[k], expected[k], rtol=0, atol=1e-9)
+        assert torch.equal(grad[k] == 0, expected[k] == 0)  # unused weights get no gradient
+
+
+@pytest.mark.parametrize(
+    ("graph", "problem"),
+    [
+        ("L(x,h0);T(0);S(0)->1", "node 2 (activation_sigm) feeds no new state h_new_k"),
+        ("L(x,?);T(0)->1", "reads an input that is no node"),
+        ("L(x,h0);T(2);+(1,0)->1", "not computed before it"),
+        ("L(x,h0);T(x)->1", "reads x, which only linear nodes can"),
+        ("L(x,h1);T(0)->1", "h_prev_k of a state the cell does not produce"),
+        ("L(x,h0);+(0)->1", "node 1 (elementwise_sum) has 1 inputs"),
+        ("L(x,h0);T(0)->", "no output h_new_0"),
+    ],
+)
+def test_nlp_cells_the_builder_cannot_instantiate_are_refused_in_one_line(graph, problem):
+    space = NLPCellSpace([5, 6], [[0.0], [1.0]], prefix="nlp-", graphs=[NLP_GRAPHS[0], graph])
+    space.motif_networks(np.array([[5]]))  # the good cell builds
+    with pytest.raises(ConfigError) as err:
+        space.motif_networks(np.array([[5], [6]]))
+    assert "nlp-6 cannot be instantiated" in str(err.value) and problem in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_nlp_dish_takes_table_4():
+    assert NLP_SPACE.has_motif_networks and NLP_SPACE.motif_defaults() == CELL_TABLE_4
+    nets = NLP_SPACE.motif_networks(np.array([[0]]), **{"image_size": 4})  # unused options pass
+    assert nets.input_shape == (10, 10) and nets.label_shape == (10, 10) and nets.hidden == 3

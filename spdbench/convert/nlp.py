@@ -6,7 +6,8 @@ and `wall_times` (seconds per epoch), 50 epochs, all with the same hyperparamete
 AWD-LSTM-style model, cell replaced). Runs whose loss became NaN (status "loss is nan!", 4 of
 345) are left out: they have no final value to rank. A cell trained twice keeps both runs
 (run 0 and 1); the others have one. Cost = recorded wall time up to the queried epoch.
-Cells are addressed by `recepie_id`; space features are op counts of the cell graph.
+Cells are addressed by `recepie_id`; space features are op counts of the cell graph, and the
+space keeps each cell's graph as a string (spdbench.spaces.nlp_cells) for the Petri dish.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from spdbench.convert.toolkit import converted_runs
 from spdbench.errors import DataFileError
 from spdbench.oracles.base import Metric
 from spdbench.oracles.cached_runs import CachedRuns
-from spdbench.spaces.recorded import RecordedCellSpace
+from spdbench.spaces.nlp_cells import NLPCellSpace, encode_recipe
 
-OPS = (
+OPS = (  # feature order (op counts)
     "linear",
     "activation_tanh",
     "activation_sigm",
@@ -57,12 +58,15 @@ def build(name: str, source: Path, *, verify: bool = True) -> CachedRuns:
         raise DataFileError(f"{path} is not a readable zip of JSON logs ({exc})") from exc
     runs_of: dict[int, list[dict]] = {}
     features: dict[int, list[float]] = {}
+    graphs: dict[int, str] = {}
     for log in logs:
         if log.get("status") != "OK" or len(log["val_losses"]) != EPOCHS:
             continue
         rid = int(log["recepie_id"])
         runs_of.setdefault(rid, []).append(log)
-        features[rid] = _features(json.loads(log["recepie"]))
+        recipe = json.loads(log["recepie"])
+        features[rid] = _features(recipe)
+        graphs[rid] = encode_recipe(recipe)
     ids = np.array(sorted(runs_of), dtype=np.int64)
     n, s = len(ids), max(len(v) for v in runs_of.values())
     curves = {k: np.full((n, s, EPOCHS), np.nan) for k in ("train_loss", "valid_loss", "test_loss")}
@@ -78,11 +82,12 @@ def build(name: str, source: Path, *, verify: bool = True) -> CachedRuns:
     # a missing second run costs what the recorded one did (cost is averaged over run slots)
     single = np.isnan(curves["valid_loss"][:, :, -1])
     wall = np.where(single[:, :, None], wall[:, :1, :], wall)
-    space = RecordedCellSpace(
+    space = NLPCellSpace(
         ids.tolist(),
         [features[r] for r in ids],
         feature_names=[*OPS, "nodes", "hidden_states"],
         prefix="nlp-",
+        graphs=[graphs[r] for r in ids],
     )
     return converted_runs(
         benchmark="nas-bench-nlp-wt2",

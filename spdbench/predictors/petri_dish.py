@@ -149,8 +149,13 @@ class PetriDish(Predictor):
         if not oracle.space.has_motif_networks:
             raise ConfigError(
                 f"{cls.name} needs motif-networks, and space {oracle.space.name!r} of benchmark "
-                f"{oracle.name!r} has no motif-network builder; spaces with one: sigmoid-slope, nb201, nb101"
+                f"{oracle.name!r} has no motif-network builder; spaces with one: sigmoid-slope, "
+                "nb201, nb101, nas-bench-nlp-cells"
             )
+        # spaces of recorded cells check every cell once, before any job starts
+        check_cells = getattr(oracle.space, "check_motif_cells", None)
+        if check_cells is not None:
+            check_cells(oracle.enumerate())
 
     def __init__(
         self,
