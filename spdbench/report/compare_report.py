@@ -113,21 +113,47 @@ def _break_gaps(x: np.ndarray, *ys: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(np.insert(np.asarray(v, dtype=float), cut, np.nan) for v in (x, *ys))
 
 
+MARKERS = "osD^v<>ph*"
+
+
+def _style(i: int, n: int) -> dict[str, Any]:
+    """Colour and marker of the i-th of n series: matplotlib's ten colours up to ten series,
+    then twenty colours and changing markers, so that no two series look alike."""
+    if n <= 10:
+        return {"color": f"C{i}", "marker": "o"}
+    return {"color": plt.get_cmap("tab20")(i % 20), "marker": MARKERS[(i // 2) % len(MARKERS)]}
+
+
+def _legend(ax: Any, n: int, **kwargs: Any) -> None:
+    """Inside the axes for a few series; to the right of them for many."""
+    if n <= 8:
+        ax.legend(fontsize=8, **kwargs)
+    else:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+
+
+def _figure(n_series: int) -> tuple[Any, Any]:
+    width = 5.6 if n_series <= 8 else 7.6  # room for the legend beside the axes
+    return plt.subplots(figsize=(width, 4.0), dpi=120)
+
+
 def _tau_lines(ax: Any, summary: pd.DataFrame, x_of: Callable[[pd.DataFrame], Any]) -> None:
     """Kendall tau (mean, 95% interval bars) of each predictor against x_of(its rows)."""
-    for name, grp in summary.groupby("predictor", sort=False):
+    groups = list(summary.groupby("predictor", sort=False))
+    for i, (name, grp) in enumerate(groups):
         ax.errorbar(
             x_of(grp),
             grp["kendall_tau"],
             yerr=grp["kendall_tau_ci"],
-            marker="o",
             capsize=3,
             label=name,
+            **_style(i, len(groups)),
         )
 
 
 def figure_tau_vs_size(summary: pd.DataFrame, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(5.6, 4.0), dpi=120)
+    n = summary["predictor"].nunique()
+    fig, ax = _figure(n)
     _tau_lines(ax, summary, lambda grp: grp["train_size"])
     ax.set(
         xlabel="training architectures",
@@ -135,14 +161,21 @@ def figure_tau_vs_size(summary: pd.DataFrame, path: Path) -> None:
         title="ranking quality",
     )
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend(ax, n)
     save_figure(fig, path)
 
 
 def figure_init_vs_query(summary: pd.DataFrame, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(5.6, 4.0), dpi=120)
-    for name, grp in summary.groupby("predictor", sort=False):
-        ax.scatter(grp["init_time_s"], np.maximum(grp["query_time_s"], 1e-9), s=40, label=name)
+    n = summary["predictor"].nunique()
+    fig, ax = _figure(n)
+    for i, (name, grp) in enumerate(summary.groupby("predictor", sort=False)):
+        ax.scatter(
+            grp["init_time_s"],
+            np.maximum(grp["query_time_s"], 1e-9),
+            s=40,
+            label=name,
+            **_style(i, n),
+        )
     ax.set(
         xscale="log",
         yscale="log",
@@ -151,14 +184,15 @@ def figure_init_vs_query(summary: pd.DataFrame, path: Path) -> None:
     )
     ax.set_title("set-up cost against query cost", fontsize=10)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    _legend(ax, n)
     save_figure(fig, path)
 
 
 def figure_tau_vs_total_cost(summary: pd.DataFrame, test_size: float, path: Path) -> None:
     """Kendall tau against what ranking the test set cost: init time plus query time for
     every test architecture (one point per train size)."""
-    fig, ax = plt.subplots(figsize=(5.6, 4.0), dpi=120)
+    n = summary["predictor"].nunique()
+    fig, ax = _figure(n)
     _tau_lines(
         ax,
         summary,
@@ -171,7 +205,7 @@ def figure_tau_vs_total_cost(summary: pd.DataFrame, test_size: float, path: Path
     )
     ax.set_title("ranking quality against total cost", fontsize=10)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, ncol=2)
+    _legend(ax, n)
     save_figure(fig, path)
 
 
