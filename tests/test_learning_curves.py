@@ -180,3 +180,6 @@ def test_best_within_budgets():
     assert np.isnan(best[0, 0]) and best[0, 2] == 0.5 and best[1, 0] == 0.9
     edges = budget_edges(np.array([0.0, 1.0, 1.05, 10.0]))
     np.testing.assert_allclose(edges, [1.05, 10.0])
+    # thinned in log time: the lone 0.5 s between microseconds and minutes keeps its budget
+    times = np.array([1e-7, 2e-7, 4e-7, 8e-7, 1.6e-6, 3.2e-6, 0.5, 100.0])
+    assert 0.5 in budget_edges(times, cells=4) and len(budget_edges(times, cells=4)) == 4

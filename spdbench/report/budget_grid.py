@@ -20,14 +20,18 @@ CELLS = 8  # budgets per axis
 
 def budget_edges(times: np.ndarray, cells: int = CELLS) -> np.ndarray:
     """At most `cells` budgets at observed times: the distinct positive times, those within 10%
-    of a larger one merged into it, thinned evenly (smallest and largest kept) when more
-    remain; with no positive time, 1 s alone."""
+    of a larger one merged into it; when more remain, the ones nearest to `cells` points spaced
+    evenly in log time (smallest and largest kept), so that a lone time in a wide gap (a
+    zero-cost proxy's 0.5 s between microsecond surrogates and minutes of training) keeps its
+    budget; with no positive time, 1 s alone."""
     positive = np.unique(times[times > 0])
     if not positive.size:
         return np.ones(1)
     kept = positive[np.append(positive[1:] > 1.1 * positive[:-1], True)]
     if kept.size > cells:
-        kept = kept[np.unique(np.round(np.linspace(0, kept.size - 1, cells)).astype(int))]
+        logs = np.log(kept)
+        targets = np.linspace(logs[0], logs[-1], cells)
+        kept = kept[np.unique(np.abs(logs[:, None] - targets[None, :]).argmin(axis=0))]
     return kept
 
 
