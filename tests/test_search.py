@@ -11,6 +11,7 @@ from scipy.special import gammaln
 
 from spdbench import hashing, plugins
 from spdbench.errors import ConfigError
+from spdbench.harness.store import ResultsStore
 from spdbench.oracles.base import Metric, Oracle
 from spdbench.oracles.catalog import load_oracle
 from spdbench.search.base import Observation, SearchContext, Searcher, Suggestion
@@ -327,3 +328,39 @@ def test_search_on_an_infinite_space_reports_without_regret(cli, tmp_path):
     assert r.code == 0, r.err
     md = (out / "README.md").read_text()
     assert "by_time.png" in md and "regret.png" not in md
+
+
+def test_an_interrupted_search_keeps_finished_runs_and_resumes(tmp_path, monkeypatch):
+    """Ctrl-C in the middle of a search: the runs finished before it are stored, and a rerun
+    runs only the others, with the same rows as an uninterrupted search."""
+    from spdbench.search import experiment
+    from spdbench.search.experiment import SearchConfig, plan_search, run_search
+
+    config = SearchConfig(
+        benchmark="nb201-cifar10", searchers=("random", "regularized-evolution"), seeds=2,
+        budget="30evals",
+    )  # fmt: skip
+    plan = plan_search(config, out=tmp_path / "cut", workers=1)
+    real, calls = experiment.run_job, []
+
+    def interrupted(p, job):
+        calls.append(job.key)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(p, job)
+
+    monkeypatch.setattr(experiment, "run_job", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(plan)
+    assert len(ResultsStore(tmp_path / "cut").read()) == 2
+    monkeypatch.setattr(experiment, "run_job", real)
+    seen = []
+    rows = run_search(plan, on_start=lambda total, done: seen.append((total, done)))
+    assert seen == [(4, 2)] and len(rows) == 4
+    whole = run_search(plan_search(config, out=tmp_path / "whole", workers=1))
+    cols = ["searcher", "replicate", "sim_time", "archs", "incumbent_report"]
+    order = ["searcher", "replicate"]
+    pd.testing.assert_frame_equal(
+        rows[cols].sort_values(order).reset_index(drop=True),
+        whole[cols].sort_values(order).reset_index(drop=True),
+    )
