@@ -697,6 +697,14 @@ def groundtruth() -> None:
     "see `spdbench data path`; a shard: <your data folder>/shards/<benchmark>.seeds-A-B.h5, "
     "not recorded].",
 )
+@click.option(
+    "--shard-size",
+    type=int,
+    help="Train the seeds in groups of K, one job per group (on --executor dask, in parallel), "
+    "writing each group's shard file into a shards/ folder beside OUT, then merge them; a rerun "
+    "skips groups already written [default with --executor dask: 1].",
+)
+@executor_options
 def groundtruth_sigmoid_slope(
     data_path: Path | None,
     dataset_name: str | None,
@@ -708,6 +716,10 @@ def groundtruth_sigmoid_slope(
     device: str,
     benchmark: str | None,
     out: Path | None,
+    shard_size: int | None,
+    executor: str,
+    scheduler: str | None,
+    dask_workers: int | None,
 ) -> None:
     """The sigmoid-slope experiment (Rawal et al. 2020, Sec. 4.1): 784-100-100-10 MLPs with
     sigmoid slope c, Adam lr 0.01, L2 1e-5, batch 50, trained all at once (CPU or CUDA).
@@ -719,10 +731,10 @@ def groundtruth_sigmoid_slope(
     from spdbench.groundtruth.shards import is_shard, parse_seeds
     from spdbench.groundtruth.sigmoid_slope import (
         SigmoidSlopeConfig,
-        generate,
         parse_slopes,
         summary,
     )
+    from spdbench.harness.executors import ExecutorSpec
     from spdbench.oracles.catalog import register_benchmark, user_dir
 
     config = SigmoidSlopeConfig(
@@ -732,6 +744,9 @@ def groundtruth_sigmoid_slope(
         n_train=n_train,
         n_valid=n_valid,
     )
+    spec = ExecutorSpec.from_options(executor, scheduler, dask_workers)
+    if shard_size is None and spec.kind == "dask":
+        shard_size = 1
     dataset = idx.load_dataset(data_path, dataset_name)
     name = benchmark or f"sigmoid-slope-{dataset.name}"
     shard = is_shard(seeds)
@@ -744,10 +759,36 @@ def groundtruth_sigmoid_slope(
             / (f"{name}.seeds-{first}-{stop}.h5" if shard else f"{name}.h5")
         )
     # The canonical command that regenerates these runs (the data folder is machine-specific).
-    command = (
+    template = (
         f"spdbench groundtruth sigmoid-slope --data DIR --dataset-name {dataset.name} --slopes {slopes} "
-        f"--seeds {seeds} --epochs {epochs} --n-train {n_train} --n-valid {n_valid} --benchmark {name}"
+        "--seeds {seeds} "
+        f"--epochs {epochs} --n-train {n_train} --n-valid {n_valid} --benchmark {name}"
     )
+    command = template.replace("{seeds}", seeds)
+    if shard_size is not None:
+        command += f" --shard-size {shard_size}"
+        runs = _sigmoid_slope_sharded(
+            config, dataset, out, template, command, name, device, spec, shard_size, shard
+        )
+    else:
+        runs = _sigmoid_slope_one_run(config, dataset, out, command, name, device)
+    if shard:
+        console.print(
+            f"wrote shard {out} (seeds {seeds}): {summary(runs)}; join shards with "
+            "`spdbench groundtruth merge`"
+        )
+        return
+    _registered(
+        out, register_benchmark(runs, out, command=command, holds=_holds(runs)), summary(runs)
+    )
+
+
+def _sigmoid_slope_one_run(
+    config: Any, dataset: Any, out: Path, command: str, name: str, device: str
+) -> Any:
+    """Every seed in this process, with a progress bar of training steps."""
+    from spdbench.groundtruth.sigmoid_slope import generate
+
     models = len(config.slopes) * len(config.seeds)
     steps = config.n_train // config.batch_size * len(config.seeds)  # seeds train in turn
     with progress_bar() as progress:
@@ -758,7 +799,7 @@ def groundtruth_sigmoid_slope(
                 task, completed=epoch * steps, description=f"{models} models, epoch {epoch}/{total}"
             )
 
-        runs = generate(
+        return generate(
             config,
             dataset,
             out,
@@ -768,15 +809,39 @@ def groundtruth_sigmoid_slope(
             on_epoch=epoch_done,
             on_steps=lambda k: progress.advance(task, k),
         )
-    if shard:
-        console.print(
-            f"wrote shard {out} (seeds {seeds}): {summary(runs)}; join shards with "
-            "`spdbench groundtruth merge`"
+
+
+def _sigmoid_slope_sharded(
+    config: Any,
+    dataset: Any,
+    out: Path,
+    template: str,
+    command: str,
+    name: str,
+    device: str,
+    spec: Any,
+    shard_size: int,
+    shard: bool,
+) -> Any:
+    """Seed groups as executor jobs, each written as a shard file, then merged into `out`."""
+    from spdbench.harness.executors import open_executor
+    from spdbench.harness.groundtruth_shards import ShardPlan, generate_sharded, shard_jobs
+    from spdbench.oracles.cached_runs import write_cached_runs
+
+    jobs = shard_jobs(config.seeds, shard_size)
+    folder = out.parent if shard else out.parent / "shards"
+    plan = ShardPlan(config, dataset, folder, name, template, device, spec)
+    with open_executor(spec) as opened, progress_bar() as progress:
+        task = progress.add_task(f"{len(jobs)} seed groups ({spec.describe()})", total=len(jobs))
+        runs = generate_sharded(
+            plan,
+            jobs,
+            command=command,
+            executor=opened,
+            on_shard=lambda job, reused: progress.advance(task),
         )
-        return
-    _registered(
-        out, register_benchmark(runs, out, command=command, holds=_holds(runs)), summary(runs)
-    )
+    write_cached_runs(out, runs)
+    return runs
 
 
 def _holds(runs: Any) -> str:

@@ -348,6 +348,43 @@ def _device_name(device: torch.device) -> str:
     return f"cpu ({torch.get_num_threads()} threads)"
 
 
+def train(
+    config: SigmoidSlopeConfig,
+    dataset: ImageDataset,
+    checkpoint: Path,
+    *,
+    device: str = "auto",
+    benchmark: str | None = None,
+    command: str = "",
+    on_epoch: Callable[[int, int], None] | None = None,
+    on_steps: Callable[[int], None] | None = None,
+) -> CachedRuns:
+    """Train (or resume from `checkpoint`) every model, checkpointing each epoch; the runs in
+    memory (the checkpoint stays until the caller has stored them)."""
+    trainer = SigmoidSlopeTrainer(config, dataset, resolve_device(device))
+    trainer.load_checkpoint(checkpoint)
+    if on_epoch:
+        on_epoch(trainer.epoch, config.epochs)
+    while trainer.epoch < config.epochs:
+        trainer.train_epoch(on_steps)
+        trainer.save_checkpoint(checkpoint)
+        if on_epoch:
+            on_epoch(trainer.epoch, config.epochs)
+    return trainer.to_cached_runs(
+        benchmark or f"sigmoid-slope-{dataset.name}",
+        {
+            "command": command,
+            "trainer": "spdbench.groundtruth.sigmoid_slope",
+            "created": provenance.now(),
+        },
+    )
+
+
+def checkpoint_path(out: Path) -> Path:
+    """Where the run writing `out` checkpoints."""
+    return out.with_name(out.name + ".ckpt")
+
+
 def generate(
     config: SigmoidSlopeConfig,
     dataset: ImageDataset,
@@ -360,23 +397,16 @@ def generate(
     on_steps: Callable[[int], None] | None = None,
 ) -> CachedRuns:
     """Train (or resume) every model, checkpointing each epoch, and write `out` atomically."""
-    trainer = SigmoidSlopeTrainer(config, dataset, resolve_device(device))
-    checkpoint = out.with_name(out.name + ".ckpt")
-    trainer.load_checkpoint(checkpoint)
-    if on_epoch:
-        on_epoch(trainer.epoch, config.epochs)
-    while trainer.epoch < config.epochs:
-        trainer.train_epoch(on_steps)
-        trainer.save_checkpoint(checkpoint)
-        if on_epoch:
-            on_epoch(trainer.epoch, config.epochs)
-    runs = trainer.to_cached_runs(
-        benchmark or f"sigmoid-slope-{dataset.name}",
-        {
-            "command": command,
-            "trainer": "spdbench.groundtruth.sigmoid_slope",
-            "created": provenance.now(),
-        },
+    checkpoint = checkpoint_path(out)
+    runs = train(
+        config,
+        dataset,
+        checkpoint,
+        device=device,
+        benchmark=benchmark,
+        command=command,
+        on_epoch=on_epoch,
+        on_steps=on_steps,
     )
     write_cached_runs(out, runs)
     checkpoint.unlink(missing_ok=True)
