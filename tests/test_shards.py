@@ -148,3 +148,68 @@ def test_a_checkpoint_of_the_old_layout_is_refused(tmp_path):
     torch.save({"config_hash": _config().hash(), "epoch": 1}, out.with_name("x.h5.ckpt"))
     with pytest.raises(ConfigError, match="older spdbench"):
         generate(_config(), ds, out, device="cpu")
+
+
+def test_shard_size_trains_groups_merges_and_resumes(cli, tmp_path, toy, monkeypatch, fake_clock):
+    from spdbench.harness import groundtruth_shards
+
+    trained = []
+    real_train = groundtruth_shards.train
+
+    def counting_train(config, *args, **kwargs):
+        trained.append(config.seeds)
+        return real_train(config, *args, **kwargs)
+
+    monkeypatch.setattr(groundtruth_shards, "train", counting_train)
+    data = tmp_path / "data"
+    monkeypatch.setenv("SPDBENCH_DATA", str(data))
+    _shard(cli, toy, "3", "--shard-size", "2")
+    assert trained == [(0, 1), (2,)]
+    merged = read_cached_runs(data / "sigmoid-slope-mnist.h5")
+    (entry,) = json.loads((data / "catalog.json").read_text())["benchmarks"]
+    assert entry["command"].endswith("--shard-size 2")
+    shard_files = sorted(p.name for p in (data / "shards").glob("*.h5"))
+    assert shard_files == ["sigmoid-slope-mnist.seeds-0-2.h5", "sigmoid-slope-mnist.seeds-2-3.h5"]
+    assert "--seeds 2:3" in read_cached_runs(data / "shards" / shard_files[1]).generator["command"]
+
+    # a rerun trains only the group whose shard file is missing
+    (data / "shards" / shard_files[1]).unlink()
+    trained.clear()
+    _shard(cli, toy, "3", "--shard-size", "2")
+    assert trained == [(2,)]
+
+    one = tmp_path / "one"
+    monkeypatch.setenv("SPDBENCH_DATA", str(one))
+    _shard(cli, toy, "3")
+    assert read_cached_runs(one / "sigmoid-slope-mnist.h5").content_checksum() == (
+        merged.content_checksum()
+    )
+
+    # a shard file of another config is not silently reused
+    monkeypatch.setenv("SPDBENCH_DATA", str(data))
+    r = cli(
+        "groundtruth", "sigmoid-slope", "--data", str(toy), *TINY[:-1], "50", "--seeds", "3",
+        "--shard-size", "2",
+    )  # fmt: skip
+    assert r.code == 2 and "another configuration" in r.err, r.err
+
+
+def test_shards_run_as_dask_tasks(cli, tmp_path, toy, monkeypatch):
+    pytest.importorskip("distributed")
+    monkeypatch.setenv("SPDBENCH_DATA", str(tmp_path / "dask"))
+    _shard(cli, toy, "3", "--executor", "dask", "--dask-workers", "2")
+    on_dask = read_cached_runs(tmp_path / "dask" / "sigmoid-slope-mnist.h5")
+    assert [p["seeds"] for p in on_dask.provenance["shards"]] == ["0:1", "1:2", "2:3"]
+    monkeypatch.setenv("SPDBENCH_DATA", str(tmp_path / "local"))
+    _shard(cli, toy, "3")
+    local = read_cached_runs(tmp_path / "local" / "sigmoid-slope-mnist.h5")
+    assert on_dask.seeds.tolist() == [0, 1, 2]
+    for name in local.metrics:  # train times are wall clock; the runs themselves are equal
+        np.testing.assert_array_equal(on_dask.metrics[name], local.metrics[name])
+
+
+def test_bad_executor_options_are_one_line(cli, toy):
+    r = cli("groundtruth", "sigmoid-slope", "--data", str(toy), *TINY, "--dask-workers", "2")
+    assert r.code == 2 and "--dask-workers needs --executor dask" in r.err
+    r = cli("groundtruth", "sigmoid-slope", "--data", str(toy), *TINY, "--shard-size", "0")
+    assert r.code == 2 and "shard size must be at least 1" in r.err
