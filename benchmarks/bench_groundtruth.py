@@ -1,4 +1,4 @@
-"""Ground-truth training throughput: all models batched vs one model at a time, side by side.
+"""Ground-truth training throughput: slopes of a seed batched vs one model at a time, side by side.
 
     python benchmarks/bench_groundtruth.py [--device cpu|cuda] [--seeds 5] [--steps 20]
 
@@ -79,7 +79,7 @@ def main() -> None:
     )
     print(f"{'mode':<28}{'models':>8}{'model-epochs/s':>18}")
     print(
-        f"{'batched (one computation)':<28}{len(PAPER_SLOPES) * args.seeds:>8}{rate_batched / STEPS_PER_EPOCH:>18.3f}"
+        f"{'batched (slopes at once)':<28}{len(PAPER_SLOPES) * args.seeds:>8}{rate_batched / STEPS_PER_EPOCH:>18.3f}"
     )
     print(f"{'one model at a time':<28}{1:>8}{rate_loop / STEPS_PER_EPOCH:>18.3f}")
     print(f"speed-up batched / loop: {rate_batched / rate_loop:.1f}x")

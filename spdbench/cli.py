@@ -664,7 +664,13 @@ def groundtruth() -> None:
     show_default=True,
     help="START:STOP:STEP (inclusive) or a comma-separated list.",
 )
-@click.option("--seeds", type=int, default=20, show_default=True, help="Seeds per slope (0..N-1).")
+@click.option(
+    "--seeds",
+    default="20",
+    show_default=True,
+    help="N: seeds 0..N-1, registered as the benchmark; A:B: seeds A..B-1, a shard (not "
+    "registered; join shards with `spdbench groundtruth merge`).",
+)
 @click.option("--epochs", type=int, default=50, show_default=True, help="Training epochs.")
 @click.option(
     "--n-train",
@@ -688,51 +694,103 @@ def groundtruth() -> None:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Output .h5, recorded in its folder's catalog.json [default: <your data folder>/<benchmark>.h5, "
-    "see `spdbench data path`].",
+    "see `spdbench data path`; a shard: <your data folder>/shards/<benchmark>.seeds-A-B.h5, "
+    "not recorded].",
 )
+@click.option(
+    "--shard-size",
+    type=int,
+    help="Train the seeds in groups of K, one job per group (on --executor dask, in parallel), "
+    "writing each group's shard file into a shards/ folder beside OUT, then merge them; a rerun "
+    "skips groups already written [default with --executor dask: 1].",
+)
+@executor_options
 def groundtruth_sigmoid_slope(
     data_path: Path | None,
     dataset_name: str | None,
     slopes: str,
-    seeds: int,
+    seeds: str,
     epochs: int,
     n_train: int,
     n_valid: int,
     device: str,
     benchmark: str | None,
     out: Path | None,
+    shard_size: int | None,
+    executor: str,
+    scheduler: str | None,
+    dask_workers: int | None,
 ) -> None:
     """The sigmoid-slope experiment (Rawal et al. 2020, Sec. 4.1): 784-100-100-10 MLPs with
     sigmoid slope c, Adam lr 0.01, L2 1e-5, batch 50, trained all at once (CPU or CUDA).
 
-    Checkpoints every epoch next to OUT (OUT.ckpt): rerun the same command to resume.
+    Checkpoints every epoch next to OUT (OUT.ckpt): rerun the same command to resume. Each seed
+    trains on its own, so a shard (--seeds A:B) holds the same runs as a whole run would.
     """
     from spdbench.groundtruth import idx
+    from spdbench.groundtruth.shards import is_shard, parse_seeds
     from spdbench.groundtruth.sigmoid_slope import (
         SigmoidSlopeConfig,
-        generate,
         parse_slopes,
         summary,
     )
+    from spdbench.harness.executors import ExecutorSpec
     from spdbench.oracles.catalog import register_benchmark, user_dir
 
     config = SigmoidSlopeConfig(
         slopes=parse_slopes(slopes),
-        seeds=tuple(range(seeds)),
+        seeds=parse_seeds(seeds),
         epochs=epochs,
         n_train=n_train,
         n_valid=n_valid,
     )
+    spec = ExecutorSpec.from_options(executor, scheduler, dask_workers)
+    if shard_size is None and spec.kind == "dask":
+        shard_size = 1
     dataset = idx.load_dataset(data_path, dataset_name)
     name = benchmark or f"sigmoid-slope-{dataset.name}"
-    out = out or user_dir() / f"{name}.h5"
+    shard = is_shard(seeds)
+    seeds = seeds.strip()
+    if out is None:
+        first, stop = config.seeds[0], config.seeds[-1] + 1
+        out = (
+            user_dir()
+            / ("shards" if shard else "")
+            / (f"{name}.seeds-{first}-{stop}.h5" if shard else f"{name}.h5")
+        )
     # The canonical command that regenerates these runs (the data folder is machine-specific).
-    command = (
+    template = (
         f"spdbench groundtruth sigmoid-slope --data DIR --dataset-name {dataset.name} --slopes {slopes} "
-        f"--seeds {seeds} --epochs {epochs} --n-train {n_train} --n-valid {n_valid} --benchmark {name}"
+        "--seeds {seeds} "
+        f"--epochs {epochs} --n-train {n_train} --n-valid {n_valid} --benchmark {name}"
     )
+    command = template.replace("{seeds}", seeds)
+    if shard_size is not None:
+        command += f" --shard-size {shard_size}"
+        runs = _sigmoid_slope_sharded(
+            config, dataset, out, template, command, name, device, spec, shard_size, shard
+        )
+    else:
+        runs = _sigmoid_slope_one_run(config, dataset, out, command, name, device)
+    if shard:
+        console.print(
+            f"wrote shard {out} (seeds {seeds}): {summary(runs)}; join shards with "
+            "`spdbench groundtruth merge`"
+        )
+        return
+    _registered(
+        out, register_benchmark(runs, out, command=command, holds=_holds(runs)), summary(runs)
+    )
+
+
+def _sigmoid_slope_one_run(
+    config: Any, dataset: Any, out: Path, command: str, name: str, device: str
+) -> Any:
+    """Every seed in this process, with a progress bar of training steps."""
+    from spdbench.groundtruth.sigmoid_slope import generate
+
     models = len(config.slopes) * len(config.seeds)
-    steps = config.n_train // config.batch_size
+    steps = config.n_train // config.batch_size * len(config.seeds)  # seeds train in turn
     with progress_bar() as progress:
         task = progress.add_task(f"{models} models", total=config.epochs * steps)
 
@@ -741,7 +799,7 @@ def groundtruth_sigmoid_slope(
                 task, completed=epoch * steps, description=f"{models} models, epoch {epoch}/{total}"
             )
 
-        runs = generate(
+        return generate(
             config,
             dataset,
             out,
@@ -751,11 +809,75 @@ def groundtruth_sigmoid_slope(
             on_epoch=epoch_done,
             on_steps=lambda k: progress.advance(task, k),
         )
-    holds = (
-        f"{len(config.slopes)} slopes x {len(config.seeds)} seeds x {config.epochs} epochs; "
-        f"metrics {', '.join(runs.metrics)}; per-epoch train time"
+
+
+def _sigmoid_slope_sharded(
+    config: Any,
+    dataset: Any,
+    out: Path,
+    template: str,
+    command: str,
+    name: str,
+    device: str,
+    spec: Any,
+    shard_size: int,
+    shard: bool,
+) -> Any:
+    """Seed groups as executor jobs, each written as a shard file, then merged into `out`."""
+    from spdbench.harness.executors import open_executor
+    from spdbench.harness.groundtruth_shards import ShardPlan, generate_sharded, shard_jobs
+    from spdbench.oracles.cached_runs import write_cached_runs
+
+    jobs = shard_jobs(config.seeds, shard_size)
+    folder = out.parent if shard else out.parent / "shards"
+    plan = ShardPlan(config, dataset, folder, name, template, device, spec)
+    with open_executor(spec) as opened, progress_bar() as progress:
+        task = progress.add_task(f"{len(jobs)} seed groups ({spec.describe()})", total=len(jobs))
+        runs = generate_sharded(
+            plan,
+            jobs,
+            command=command,
+            executor=opened,
+            on_shard=lambda job, reused: progress.advance(task),
+        )
+    write_cached_runs(out, runs)
+    return runs
+
+
+def _holds(runs: Any) -> str:
+    """A sigmoid-slope file's contents, in the words of its catalog entry."""
+    n, s, e = runs.train_time.shape
+    return (
+        f"{n} slopes x {s} seeds x {e} epochs; metrics {', '.join(runs.metrics)}; "
+        "per-epoch train time"
     )
-    _registered(out, register_benchmark(runs, out, command=command, holds=holds), summary(runs))
+
+
+@groundtruth.command("merge")
+@click.argument("shards", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Merged .h5, recorded in its folder's catalog.json [default: <your data "
+    "folder>/<benchmark>.h5].",
+)
+def groundtruth_merge(shards: tuple[Path, ...], out: Path | None) -> None:
+    """Join ground-truth shards (`groundtruth sigmoid-slope --seeds A:B`) into one cached-runs
+    file with one checksum, and register it. Refuses shards of different configs, a seed held
+    by two shards, or a damaged shard; writes atomically.
+    """
+    from spdbench.groundtruth.shards import merge_shards, seed_label
+    from spdbench.groundtruth.sigmoid_slope import summary
+    from spdbench.oracles.cached_runs import write_cached_runs
+    from spdbench.oracles.catalog import register_benchmark, user_dir
+
+    names = " ".join(p.name for p in shards)
+    runs = merge_shards(list(shards), command="")
+    out = out or user_dir() / f"{runs.benchmark}.h5"
+    runs.generator["command"] = command = f"spdbench groundtruth merge {names} --out {out.name}"
+    write_cached_runs(out, runs)
+    record = register_benchmark(runs, out, command=command, holds=_holds(runs))
+    _registered(out, record, f"seeds {seed_label(runs.seeds.tolist())}; {summary(runs)}")
 
 
 def _registered(path: Path, record: Any, what: str) -> None:

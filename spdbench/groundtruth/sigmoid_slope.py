@@ -5,7 +5,12 @@ cross-entropy, Adam lr 0.01 with L2 1e-5, batch 50, 50 epochs; 50,000 training a
 validation images from the training file (the first 50k / the last 10k), the test file as test
 set, inputs scaled to [0, 1]; slopes 0.01..2.01 (41 values) x 20 seeds.
 
-All (slope, seed) models train at once (`BatchedMLP`). Seed s fixes the initial weights and
+Every slope of a seed trains at once (`BatchedMLP` with one seed); seeds train one after
+another, each with its own model and optimizer, so a seed's numbers do not depend on which other
+seeds run with it (a seed range is a shard, `spdbench.groundtruth.shards`): seed s gives the
+same bits in shard 0:5 and in shard s:s+1 on the same device, torch build and thread count.
+(Batching seeds into one tensor does not: elementwise kernels split their work by the tensor's
+size, so a seed's rounding changed with its batch-mates.) Seed s fixes the initial weights and
 the minibatch order; every slope of a seed shares them, so slopes are compared under common
 random numbers. Each epoch is checkpointed; an interrupted run resumes where it stopped.
 """
@@ -32,6 +37,12 @@ from spdbench.oracles.base import Metric
 from spdbench.oracles.cached_runs import CachedRuns, write_cached_runs
 from spdbench.spaces.slope import SlopeSpace
 from spdbench.torch_utils import resolve_device
+
+# How a checkpoint lays out models: one model and optimizer per seed (older checkpoints, one
+# tensor over all seeds, are refused).
+CHECKPOINT_LAYOUT = "per-seed"
+# The trainer's clock (a test replaces it to make recorded train times reproducible).
+clock: Callable[[], float] = time.perf_counter
 
 MAX_SLOPES = 10_000
 PAPER_SLOPES = tuple(float(v) for v in np.round(np.arange(41) * 0.05 + 0.01, 2))
@@ -120,7 +131,8 @@ def make_adam(params: Any, lr: float, weight_decay: float) -> torch.optim.Adam:
 
 
 class SigmoidSlopeTrainer:
-    """Trains every (slope, seed) model of a config at once and records per-epoch metrics."""
+    """Trains every (slope, seed) model of a config, all slopes of a seed at once, seed after
+    seed, and records per-epoch metrics."""
 
     def __init__(
         self, config: SigmoidSlopeConfig, dataset: ImageDataset, device: torch.device
@@ -149,9 +161,15 @@ class SigmoidSlopeTrainer:
         self.x_test = torch.from_numpy(test).to(device)
         self.y_test = torch.from_numpy(dataset.test_labels.astype(np.int64)).to(device)
         s, c = len(config.seeds), len(config.slopes)
-        self.model = BatchedMLP(s, c, self.x_train.shape[1], config.hidden, 10).to(device)
-        self.model.init_like_linear(list(config.seeds))
-        self.optimizer = make_adam(self.model.parameters(), config.lr, config.weight_decay)
+        self.models = [
+            BatchedMLP(1, c, self.x_train.shape[1], config.hidden, 10).to(device)
+            for _ in config.seeds
+        ]
+        for model, seed in zip(self.models, config.seeds, strict=True):
+            model.init_like_linear([seed])
+        self.optimizers = [
+            make_adam(m.parameters(), config.lr, config.weight_decay) for m in self.models
+        ]
         self.slopes = torch.tensor(config.slopes, dtype=torch.float32, device=device).view(
             1, c, 1, 1
         )
@@ -164,72 +182,77 @@ class SigmoidSlopeTrainer:
         """The motif: sigmoid with slope c, 1 / (1 + exp(-c z)), per variant."""
         return torch.sigmoid(self.slopes * z)
 
-    def _order(self, epoch: int) -> torch.Tensor:
-        """Minibatch order of each seed in an epoch: (S, n_train), a function of (seed, epoch)."""
-        perms = [
-            torch.randperm(
-                self.config.n_train,
-                generator=torch.Generator().manual_seed(int(seed) * 100_003 + epoch),
-            )
-            for seed in self.config.seeds
-        ]
-        return torch.stack(perms).to(self.device)
+    def _order(self, seed: int, epoch: int) -> torch.Tensor:
+        """Minibatch order of a seed in an epoch: (1, n_train), a function of (seed, epoch)."""
+        perm = torch.randperm(
+            self.config.n_train,
+            generator=torch.Generator().manual_seed(int(seed) * 100_003 + epoch),
+        )
+        return perm[None, :].to(self.device)
 
     @property
     def steps_per_epoch(self) -> int:
+        """Minibatches of one seed's epoch."""
         return self.config.n_train // self.config.batch_size
 
     def train_epoch(self, on_steps: Callable[[int], None] | None = None) -> None:
-        """One epoch of every model, then evaluation on the validation and test sets.
-        `on_steps(k)` is called every few minibatches with the number of steps just done."""
+        """One epoch of every model (seed after seed), then evaluation on the validation and
+        test sets. `on_steps(k)` is called every few minibatches with the steps just done."""
+        e = self.epoch
+        c = len(self.config.slopes)
+        for si, seed in enumerate(self.config.seeds):
+            seconds, train_loss = self._train_seed(si, seed, on_steps)
+            self.records["train_loss"][:, si, e] = train_loss
+            for split, x, y in (
+                ("valid", self.x_valid, self.y_valid),
+                ("test", self.x_test, self.y_test),
+            ):
+                loss, acc = self.evaluate(self.models[si], x, y)
+                self.records[f"{split}_loss"][:, si, e] = loss
+                self.records[f"{split}_acc"][:, si, e] = acc
+            # Recorded cost of one model-epoch: the seed's wall clock shared among its slopes.
+            self.train_time[:, si, e] = seconds / c
+        self.epoch += 1
+
+    def _train_seed(
+        self, si: int, seed: int, on_steps: Callable[[int], None] | None
+    ) -> tuple[float, np.ndarray]:
+        """One epoch of seed `seed`'s models: its training seconds and mean loss per slope."""
         cfg = self.config
-        order = self._order(self.epoch)
-        s, c = len(cfg.seeds), len(cfg.slopes)
+        model, optimizer = self.models[si], self.optimizers[si]
+        order = self._order(seed, self.epoch)
         self._sync()
-        start = time.perf_counter()
-        loss_sum = torch.zeros(s, c, device=self.device)
+        start = clock()
+        loss_sum = torch.zeros(1, len(cfg.slopes), device=self.device)
         for i in range(0, cfg.n_train, cfg.batch_size):
             idx = order[:, i : i + cfg.batch_size]
-            losses = per_model_cross_entropy(
-                self.model(self.x_train[idx], self.act), self.y_train[idx]
-            )
-            self.optimizer.zero_grad(set_to_none=True)
+            losses = per_model_cross_entropy(model(self.x_train[idx], self.act), self.y_train[idx])
+            optimizer.zero_grad(set_to_none=True)
             losses.sum().backward()
-            self.optimizer.step()
+            optimizer.step()
             loss_sum += losses.detach()
             step = i // cfg.batch_size + 1
             if on_steps and step % 50 == 0:
                 on_steps(50)
         self._sync()
-        seconds = time.perf_counter() - start
-        e = self.epoch
-        self.records["train_loss"][:, :, e] = (
-            (loss_sum / (cfg.n_train // cfg.batch_size)).T.cpu().numpy()
-        )
-        for split, x, y in (
-            ("valid", self.x_valid, self.y_valid),
-            ("test", self.x_test, self.y_test),
-        ):
-            loss, acc = self.evaluate(x, y)
-            self.records[f"{split}_loss"][:, :, e] = loss.T
-            self.records[f"{split}_acc"][:, :, e] = acc.T
-        # Recorded cost of one model-epoch: the batched wall clock shared among its models.
-        self.train_time[:, :, e] = seconds / (s * c)
-        self.epoch += 1
+        seconds = clock() - start
+        return seconds, (loss_sum[0] / self.steps_per_epoch).cpu().numpy()
 
     @torch.no_grad()
-    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """Mean cross-entropy and accuracy (%) of every model: two (S, C) arrays."""
-        s = len(self.config.seeds)
+    def evaluate(
+        self, model: BatchedMLP, x: torch.Tensor, y: torch.Tensor
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Mean cross-entropy and accuracy (%) of each slope of one seed's model: two (C,)
+        arrays."""
         loss = 0.0
         correct = 0.0
         for i in range(0, len(x), self.config.eval_batch):
             xb, yb = x[i : i + self.config.eval_batch], y[i : i + self.config.eval_batch]
-            logits = self.model(xb.expand(s, *xb.shape), self.act)
-            yy = yb.expand(s, len(yb))
+            logits = model(xb[None], self.act)
+            yy = yb[None]
             loss = loss + per_model_cross_entropy(logits, yy) * len(yb)
             correct = correct + (logits.argmax(dim=3) == yy[:, None, :]).float().sum(dim=2)
-        return (loss / len(x)).cpu().numpy(), (100.0 * correct / len(x)).cpu().numpy()
+        return (loss / len(x))[0].cpu().numpy(), (100.0 * correct / len(x))[0].cpu().numpy()
 
     def _sync(self) -> None:
         if self.device.type == "cuda":
@@ -239,9 +262,10 @@ class SigmoidSlopeTrainer:
     def state(self) -> dict[str, Any]:
         return {
             "config_hash": self.config.hash(),
+            "layout": CHECKPOINT_LAYOUT,
             "epoch": self.epoch,
-            "model": {k: v.cpu() for k, v in self.model.state_dict().items()},
-            "optimizer": self.optimizer.state_dict(),
+            "models": [{k: v.cpu() for k, v in m.state_dict().items()} for m in self.models],
+            "optimizers": [o.state_dict() for o in self.optimizers],
             # tensors, not numpy arrays: the checkpoint then loads with weights_only=True
             "records": {
                 k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in self.records.items()
@@ -268,8 +292,15 @@ class SigmoidSlopeTrainer:
             raise ConfigError(
                 f"checkpoint {path} belongs to a different configuration; delete it or use another --out"
             )
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        if state.get("layout") != CHECKPOINT_LAYOUT:
+            raise ConfigError(
+                f"checkpoint {path} was written by an older spdbench (all seeds in one model); "
+                "delete it to start over"
+            )
+        for model, saved in zip(self.models, state["models"], strict=True):
+            model.load_state_dict(saved)
+        for optimizer, saved in zip(self.optimizers, state["optimizers"], strict=True):
+            optimizer.load_state_dict(saved)
         self.records = {k: v.cpu().numpy().copy() for k, v in state["records"].items()}
         self.train_time = state["train_time"].cpu().numpy().copy()
         self.epoch = state["epoch"]
@@ -301,9 +332,10 @@ class SigmoidSlopeTrainer:
                 },
                 "device": _device_name(self.device),
                 "machine": provenance.machine(),
-                "train_time": "batched wall-clock seconds of each epoch divided by the models trained in it",
+                "train_time": "wall-clock seconds of a seed's epoch (all its slopes at once) divided by its slopes",
                 "split": f"train = first {cfg.n_train} of the training file, valid = next {cfg.n_valid}, test = test file",
                 "common_random_numbers": "seed s fixes the initial weights and minibatch order of every slope",
+                "seed_independence": "each seed trains alone (all its slopes at once): its numbers do not depend on the other seeds of the run",
                 "citation": "Rawal, Lehman, Such, Clune, Stanley. Synthetic Petri Dish, 2020, Sec. 4.1",
             },
             versions=provenance.versions(),
@@ -314,6 +346,43 @@ def _device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def train(
+    config: SigmoidSlopeConfig,
+    dataset: ImageDataset,
+    checkpoint: Path,
+    *,
+    device: str = "auto",
+    benchmark: str | None = None,
+    command: str = "",
+    on_epoch: Callable[[int, int], None] | None = None,
+    on_steps: Callable[[int], None] | None = None,
+) -> CachedRuns:
+    """Train (or resume from `checkpoint`) every model, checkpointing each epoch; the runs in
+    memory (the checkpoint stays until the caller has stored them)."""
+    trainer = SigmoidSlopeTrainer(config, dataset, resolve_device(device))
+    trainer.load_checkpoint(checkpoint)
+    if on_epoch:
+        on_epoch(trainer.epoch, config.epochs)
+    while trainer.epoch < config.epochs:
+        trainer.train_epoch(on_steps)
+        trainer.save_checkpoint(checkpoint)
+        if on_epoch:
+            on_epoch(trainer.epoch, config.epochs)
+    return trainer.to_cached_runs(
+        benchmark or f"sigmoid-slope-{dataset.name}",
+        {
+            "command": command,
+            "trainer": "spdbench.groundtruth.sigmoid_slope",
+            "created": provenance.now(),
+        },
+    )
+
+
+def checkpoint_path(out: Path) -> Path:
+    """Where the run writing `out` checkpoints."""
+    return out.with_name(out.name + ".ckpt")
 
 
 def generate(
@@ -328,23 +397,16 @@ def generate(
     on_steps: Callable[[int], None] | None = None,
 ) -> CachedRuns:
     """Train (or resume) every model, checkpointing each epoch, and write `out` atomically."""
-    trainer = SigmoidSlopeTrainer(config, dataset, resolve_device(device))
-    checkpoint = out.with_name(out.name + ".ckpt")
-    trainer.load_checkpoint(checkpoint)
-    if on_epoch:
-        on_epoch(trainer.epoch, config.epochs)
-    while trainer.epoch < config.epochs:
-        trainer.train_epoch(on_steps)
-        trainer.save_checkpoint(checkpoint)
-        if on_epoch:
-            on_epoch(trainer.epoch, config.epochs)
-    runs = trainer.to_cached_runs(
-        benchmark or f"sigmoid-slope-{dataset.name}",
-        {
-            "command": command,
-            "trainer": "spdbench.groundtruth.sigmoid_slope",
-            "created": provenance.now(),
-        },
+    checkpoint = checkpoint_path(out)
+    runs = train(
+        config,
+        dataset,
+        checkpoint,
+        device=device,
+        benchmark=benchmark,
+        command=command,
+        on_epoch=on_epoch,
+        on_steps=on_steps,
     )
     write_cached_runs(out, runs)
     checkpoint.unlink(missing_ok=True)
