@@ -30,6 +30,8 @@ import numpy as np
 from spdbench.errors import ConfigError, SpdbenchError
 
 MAX_TABLE = 2_000_000  # architectures: larger finite spaces are queried batch by batch
+NEW_TRIAL = np.full(1, -1, dtype=np.int64)  # one new trial (read-only: never written to)
+NEW_TRIAL.flags.writeable = False
 
 
 class SearcherError(SpdbenchError):
@@ -279,11 +281,9 @@ class Simulation:
                 f"{self.oracle.name!r} does not record (epochs: "
                 f"{', '.join(str(int(e)) for e in self.oracle.epochs[:8])})"
             )
-        resume = (
-            np.full(k, -1, dtype=np.int64)
-            if s.trial is None
-            else np.asarray(s.trial, dtype=np.int64).reshape(k)
-        )
+        if s.trial is None:
+            return g, fid, NEW_TRIAL if k == 1 else np.full(k, -1, dtype=np.int64)
+        resume = np.asarray(s.trial, dtype=np.int64).reshape(k)
         if ((resume < -1) | (resume >= trials)).any():
             raise SearcherError(f"searcher {name!r} continued a trial that does not exist")
         return g, fid, resume
@@ -413,6 +413,36 @@ class Simulation:
                 overhead_s += extra
                 if k == 0:
                     waiting = True
+                elif k == 1:  # the asynchronous common case, in Python scalars (same rules)
+                    score, cost, report = self._evaluate(g, fid)
+                    tid, c = int(resume[0]), float(cost[0])
+                    if tid < 0:
+                        tid, n_trials = n_trials, n_trials + 1
+                        if n_trials > len(t_paid):
+                            grow = 2 * len(t_paid)
+                            t_archs = _grow(t_archs, grow)
+                            t_paid, t_busy = _grow(t_paid, grow), _grow(t_busy, grow)
+                        t_archs[tid] = g[0]
+                    elif t_busy[tid]:
+                        raise SearcherError(
+                            f"searcher {name!r} continued a trial that is still running"
+                        )
+                    elif not np.array_equal(t_archs[tid], g[0]):
+                        raise SearcherError(
+                            f"searcher {name!r} continued a trial with another architecture"
+                        )
+                    paid = float(t_paid[tid])
+                    charged1 = max(c - paid, 0.0)  # a promotion pays extra epochs
+                    t_paid[tid], t_busy[tid] = max(paid, c), True
+                    begin = now + extra
+                    slots[seq] = (
+                        tid, begin, free_workers.pop(), int(fid[0]),
+                        float(score[0]), float(report[0]), charged1,
+                    )  # fmt: skip
+                    heapq.heappush(heap, (begin + charged1, seq))
+                    seq += 1
+                    started += 1
+                    continue
                 else:
                     score, cost, report = self._evaluate(g, fid)
                     new = resume < 0

@@ -7,6 +7,7 @@ mixed-radix number of the row (`index`) is its key, so table lookups are exact.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,9 @@ class CategoricalSpace(SearchSpace):
         return ((g >= 0) & (g < self.choices)).all(axis=1)
 
     def all_inside(self, g: np.ndarray) -> bool:
-        return g.size == 0 or bool(g.min() >= 0 and g.max() < self.choices)  # no temporaries
+        if g.size <= 64:  # one architecture at a time (a search's event loop): no reductions
+            return all(0 <= v < self.choices for v in g.ravel().tolist())
+        return bool(g.min() >= 0 and g.max() < self.choices)  # no temporaries
 
     def dense_index(self, g: np.ndarray) -> np.ndarray:
         return self.index(g)
@@ -45,9 +48,10 @@ class CategoricalSpace(SearchSpace):
         return f"every position takes an option index in 0..{self.choices - 1}"
 
     # ---- indices ---------------------------------------------------------------------------
-    @property
+    @functools.cached_property
     def _radix(self) -> np.ndarray:
-        """Place value of each position (position 0 most significant)."""
+        """Place value of each position (position 0 most significant), computed once: the
+        search event loop indexes one architecture at a time."""
         return self.choices ** np.arange(self.dims - 1, -1, -1, dtype=np.int64)
 
     def index(self, g: np.ndarray) -> np.ndarray:
