@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import platform
+import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -27,11 +28,30 @@ def machine() -> dict[str, Any]:
     """A short description of the machine a run executes on."""
     import os
 
-    return {
+    out: dict[str, Any] = {
         "platform": platform.platform(),
         "processor": platform.machine(),
+        "cpu_model": _cpu_model(),
         "cpus": os.cpu_count(),
     }
+    torch = sys.modules.get("torch")  # only when the run already uses it
+    if torch is not None:
+        # the SIMD path torch's CPU kernels take: rounding, and so a Petri dish's last digits,
+        # can differ between paths even with the same seed and versions
+        out["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    return out
+
+
+def _cpu_model() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo), else what `platform` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def now() -> str:
