@@ -201,3 +201,18 @@ def test_an_unknown_outer_objective_is_one_line():
         PetriDish(outer_objective="l1", **FAST).fit(
             archs, oracle.scores(archs), Context(space=oracle.space)
         )
+
+
+def test_a_diverging_motif_network_is_predicted_worst_not_nan(monkeypatch):
+    """A motif-network whose inner training diverges (NaN or inf validation loss, seen on a few
+    recurrent cells) gets the worst finite prediction instead of failing the whole job."""
+    from spdbench.predictors import petri_dish as pdm
+
+    oracle = SyntheticSlopeOracle()
+    archs = np.array([[0.4], [0.8], [1.2], [1.6]])
+    p = PetriDish(seed=0, **FAST).fit(archs, oracle.scores(archs), Context(space=oracle.space))
+    losses = torch.tensor([1.0, float("nan"), float("inf"), 2.0])
+    monkeypatch.setattr(pdm, "inner_valid_loss", lambda *args: losses)
+    predicted = p.predict(archs, Context(space=oracle.space))
+    assert np.isfinite(predicted).all()
+    assert predicted[0] > predicted[3] > predicted[1] == predicted[2]
