@@ -216,3 +216,25 @@ def test_a_diverging_motif_network_is_predicted_worst_not_nan(monkeypatch):
     predicted = p.predict(archs, Context(space=oracle.space))
     assert np.isfinite(predicted).all()
     assert predicted[0] > predicted[3] > predicted[1] == predicted[2]
+
+
+def test_an_outer_step_with_a_non_finite_gradient_is_skipped(monkeypatch):
+    """A motif-network that diverges inside an outer step makes that step's loss and gradient
+    NaN; the step is skipped (the synthetic data stay finite) and recorded as NaN."""
+    from spdbench.predictors import petri_dish as pdm
+
+    real, calls = pdm.outer_loss, []
+
+    def first_step_diverges(*args):
+        calls.append(1)
+        loss = real(*args)
+        return loss * float("nan") if len(calls) == 1 else loss
+
+    monkeypatch.setattr(pdm, "outer_loss", first_step_diverges)
+    oracle = SyntheticSlopeOracle()
+    archs = np.array([[0.4], [0.8], [1.2], [1.6]])
+    p = PetriDish(seed=0, **FAST).fit(archs, oracle.scores(archs), Context(space=oracle.space))
+    history = p.dish_.history
+    assert np.isnan(history[0]) and np.isfinite(history[1:]).all()
+    assert torch.isfinite(p.dish_.x_train).all() and torch.isfinite(p.dish_.x_valid).all()
+    assert np.isfinite(p.predict(archs, Context(space=oracle.space))).all()

@@ -333,6 +333,13 @@ class _Dish:
         return -np.where(np.isfinite(loss), loss, DIVERGED)
 
 
+def _finite_step(loss: torch.Tensor, *inputs: torch.Tensor) -> bool:
+    """Whether an outer step's loss and its gradients on the synthetic data are all finite."""
+    return bool(torch.isfinite(loss)) and all(
+        x.grad is None or bool(torch.isfinite(x.grad).all()) for x in inputs
+    )
+
+
 DIVERGED = float(np.finfo(np.float32).max)  # the inner loss given to a diverged motif-network
 MOTIF_OPTIONS = ("hidden", "in_width", "out_width", "image_size", "time_steps")
 
@@ -374,7 +381,11 @@ def _train_dish(
         loss = outer_loss(losses, target, p["outer_objective"])  # Eq. 2 by default
         optimizer.zero_grad()
         loss.backward()  # Eqs. 3-4: through the unrolled inner loop into S_train and S_valid
-        optimizer.step()
+        if _finite_step(loss, x_train, x_valid):
+            optimizer.step()
+        # else: a motif-network of this batch diverged in its inner loop (seen on recurrent
+        # cells); the step would make the synthetic data NaN for good, so it is skipped (the
+        # paper is silent) and its loss kept in `history` as NaN
         schedule.step()
         history.append(loss.item())
         # The motif-networks restart from theta_init at the next step (inner_train starts there).
