@@ -16,6 +16,7 @@ outer lr by it every `outer_decay_every` steps (20 for Table 2, 50 for Table 4: 
 from __future__ import annotations
 
 import itertools
+import warnings
 from typing import Any
 
 import numpy as np
@@ -383,10 +384,15 @@ def _train_dish(
         loss.backward()  # Eqs. 3-4: through the unrolled inner loop into S_train and S_valid
         if _finite_step(loss, x_train, x_valid):
             optimizer.step()
-        # else: a motif-network of this batch diverged in its inner loop (seen on recurrent
-        # cells); the step would make the synthetic data NaN for good, so it is skipped (the
-        # paper is silent) and its loss kept in `history` as NaN
-        schedule.step()
+            schedule.step()
+        else:
+            # a motif-network of this batch diverged in its inner loop (seen on recurrent
+            # cells); the step would make the synthetic data NaN for good, so it is skipped
+            # (the paper is silent), its loss kept in `history` as NaN; the decay still counts
+            # it (torch warns when a schedule steps before its optimizer has)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler")
+                schedule.step()
         history.append(loss.item())
         # The motif-networks restart from theta_init at the next step (inner_train starts there).
     return _Dish(
