@@ -47,6 +47,7 @@ import numpy as np
 import torch
 
 from spdbench.errors import InvalidInputError
+from spdbench.spaces import cell_ops
 from spdbench.spaces.motifs import MotifNetworks
 from spdbench.spaces.nlp_cells import (
     BLEND,
@@ -154,12 +155,9 @@ class NLPMotifNetworks(MotifNetworks):
     def init_params(
         self, generator: torch.Generator, scale: float, dtype: torch.dtype
     ) -> torch.Tensor:
-        blocks = [
-            torch.randn(size, generator=generator, dtype=dtype) * (scale / fan_in**0.5)
-            for size, fan_in in zip(self._sizes, self._fan_ins, strict=True)
-        ]
-        blocks[4].zero_()  # decoder bias
-        return torch.cat(blocks)
+        theta = cell_ops.scaled_normal(generator, self._sizes, self._fan_ins, scale, dtype)
+        theta[-self.out_width :] = 0  # decoder bias
+        return theta
 
     def _build_masks(self) -> tuple[torch.Tensor, ...]:
         n, h = self.n_networks, self.hidden
