@@ -14,43 +14,14 @@ and the same for the sigmoid-slope dish at Table 2 (60 x 250) as the baseline ra
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
+from bench_nb201_dish import outer_step_seconds, predict_cells_per_s  # the same timers
 
 from spdbench.oracles.catalog import load_oracle
-from spdbench.predictors.petri_dish import inner_valid_loss, outer_loss
 from spdbench.spaces.motif_settings import CELL_TABLE_4
 from spdbench.spaces.slope import SlopeSpace
-
-
-def _setup(space, archs, options):
-    nets = space.motif_networks(archs, **options)
-    gen = torch.Generator().manual_seed(0)
-    theta0 = nets.init_params(gen, 1.0, torch.float32)
-    x = torch.randn(20, *nets.input_shape, generator=gen)
-    labels = (torch.rand(20, *nets.label_shape, generator=gen) < 0.5).float()
-    return nets, theta0, x, labels
-
-
-def outer_step_seconds(space, archs, options, steps, outer) -> float:
-    nets, theta0, x, labels = _setup(space, archs, options)
-    xt, xv = x.clone().requires_grad_(), x.clone().requires_grad_()
-    truth = torch.randn(len(archs))
-    t0 = time.perf_counter()
-    for _ in range(outer):
-        loss = outer_loss(inner_valid_loss(nets, theta0, xt, xv, labels, steps, 0.01, 1e-5), truth)
-        loss.backward()
-    return (time.perf_counter() - t0) / outer
-
-
-def predict_cells_per_s(space, archs, options, steps) -> float:
-    nets, theta0, x, labels = _setup(space, archs, options)
-    t0 = time.perf_counter()
-    with torch.no_grad():
-        inner_valid_loss(nets, theta0, x, x, labels, steps, 0.01, 1e-5)
-    return len(archs) / (time.perf_counter() - t0)
 
 
 def main() -> None:
