@@ -1,5 +1,9 @@
 """Petri dish settings the paper gives per kind of motif (torch-free: spaces import it)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 # Table 4 (App. A.3.2), the paper's setting for cells: 3 neurons per layer, 20 synthetic
 # samples, inner Adam lr 0.01 / L2 1e-5 / 50 steps, outer Adam lr 2.0 / decay 0.5 / L2 5e-5 /
 # 200 steps. The decay interval is ours (the paper is silent): every 50 steps, 4 decays.
@@ -32,3 +36,14 @@ CELL_TABLE_4_RANGES = {
     "outer_steps": [100, 200, 300],
 }
 CELL_TABLE_4_GRID = {k: CELL_TABLE_4_RANGES[k] for k in ("hidden", "samples")}
+
+
+class CellMotifSettings:
+    """Mixin for cell spaces (NB201, NB101, NAS-Bench-NLP): the dish takes Table 4 and A.1
+    searches its grid; put it before the space's base class."""
+
+    def motif_defaults(self) -> dict[str, Any]:
+        return dict(CELL_TABLE_4)
+
+    def motif_grid(self) -> dict[str, list[Any]]:
+        return dict(CELL_TABLE_4_GRID)

@@ -29,7 +29,7 @@ import numpy as np
 from spdbench import hashing
 from spdbench.errors import ArchitectureError, InvalidInputError
 from spdbench.spaces.base import SearchSpace
-from spdbench.spaces.motif_settings import CELL_TABLE_4, CELL_TABLE_4_GRID
+from spdbench.spaces.motif_settings import CellMotifSettings
 
 if TYPE_CHECKING:
     from spdbench.spaces.motifs import MotifNetworks
@@ -130,7 +130,7 @@ def graph_keys(g: np.ndarray) -> np.ndarray:
     return np.where(keep, hashing.mix64(h), np.uint64(0)).sum(axis=1).view(np.int64)
 
 
-class NB101Space(SearchSpace):
+class NB101Space(CellMotifSettings, SearchSpace):
     name = "nb101"
     description = "NAS-Bench-101 cells: 7-node DAGs, <= 9 edges, 3 ops (Ying et al. 2019)"
     dims = N_BITS + NODES - 2
@@ -200,12 +200,6 @@ class NB101Space(SearchSpace):
         return NB101MotifNetworks(
             self.as_genotypes(g), hidden=hidden, image_size=image_size, out_width=out_width
         )
-
-    def motif_defaults(self) -> dict[str, Any]:
-        return dict(CELL_TABLE_4)
-
-    def motif_grid(self) -> dict[str, list[Any]]:
-        return dict(CELL_TABLE_4_GRID)
 
     def encode(self, g: np.ndarray) -> np.ndarray:
         """The "adjacency" encoding."""

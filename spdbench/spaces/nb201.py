@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from spdbench.errors import ArchitectureError
 from spdbench.spaces.categorical import CategoricalSpace
-from spdbench.spaces.motif_settings import CELL_TABLE_4, CELL_TABLE_4_GRID
+from spdbench.spaces.motif_settings import CellMotifSettings
 
 if TYPE_CHECKING:
     from spdbench.spaces.motifs import MotifNetworks
@@ -31,7 +31,7 @@ _TEMPLATE = "|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|"
 _PATTERN = re.compile(r"^\|(\w+)~0\|\+\|(\w+)~0\|(\w+)~1\|\+\|(\w+)~0\|(\w+)~1\|(\w+)~2\|$")
 
 
-class NB201Space(CategoricalSpace):
+class NB201Space(CellMotifSettings, CategoricalSpace):
     name = "nb201"
     description = "NAS-Bench-201 cells: 6 edges x 5 operations (Dong & Yang 2020)"
     dims = 6
@@ -87,9 +87,3 @@ class NB201Space(CategoricalSpace):
         return NB201MotifNetworks(
             self.as_genotypes(g), hidden=hidden, image_size=image_size, out_width=out_width
         )
-
-    def motif_defaults(self) -> dict[str, Any]:
-        return dict(CELL_TABLE_4)
-
-    def motif_grid(self) -> dict[str, list[Any]]:
-        return dict(CELL_TABLE_4_GRID)

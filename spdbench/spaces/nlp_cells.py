@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from spdbench.errors import ConfigError, DataFileError
-from spdbench.spaces.motif_settings import CELL_TABLE_4, CELL_TABLE_4_GRID
+from spdbench.spaces.motif_settings import CellMotifSettings
 from spdbench.spaces.recorded import RecordedCellSpace
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ def graph_problem(ops: np.ndarray, sources: np.ndarray, outputs: np.ndarray) -> 
     return None
 
 
-class NLPCellSpace(RecordedCellSpace):
+class NLPCellSpace(CellMotifSettings, RecordedCellSpace):
     """NAS-Bench-NLP's recorded recurrent cells with their graphs (Petri dish motifs)."""
 
     name = "nas-bench-nlp-cells"
@@ -241,9 +241,3 @@ class NLPCellSpace(RecordedCellSpace):
             out_width=out_width,
             time_steps=time_steps,
         )
-
-    def motif_defaults(self) -> dict[str, Any]:
-        return dict(CELL_TABLE_4)
-
-    def motif_grid(self) -> dict[str, list[Any]]:
-        return dict(CELL_TABLE_4_GRID)
