@@ -273,6 +273,7 @@ def _dask_rows(client: Any, plan: Any, jobs: list[Any], run: RunFn) -> Iterator[
     futures = {submit(job): job for job in jobs}
     tries = dict.fromkeys([job.key for job in jobs], 1)
     died: list[Any] = []
+    rescue: list[Any] = []
     try:
         pending = distributed.as_completed(futures, loop=client.loop)
         for fut in pending:
@@ -281,17 +282,29 @@ def _dask_rows(client: Any, plan: Any, jobs: list[Any], run: RunFn) -> Iterator[
                 row = fut.result()
             except (distributed.KilledWorker, CancelledError):
                 # The scheduler gave up on it; it may only have waited on workers another job
-                # ended: one more try tells a bystander from the culprit.
-                if tries[job.key] < RESCUE_TRIES:
-                    tries[job.key] += 1
-                    new = submit(job)
-                    futures[new] = job
-                    pending.add(new)
-                else:
-                    died.append(job)
+                # ended: more tries, once the others are done and alone on the cluster (so the
+                # culprit's own retry cannot end them too), tell a bystander from the culprit.
+                rescue.append(job)
                 continue
             fut.release()
             yield row
+        for job in rescue:
+            while True:
+                tries[job.key] += 1
+                fut = submit(job)
+                futures[fut] = job
+                try:
+                    row = fut.result()
+                except (distributed.KilledWorker, CancelledError):
+                    futures.pop(fut)
+                    if tries[job.key] >= RESCUE_TRIES:
+                        died.append(job)
+                        break
+                    continue
+                futures.pop(fut)
+                fut.release()
+                yield row
+                break
     finally:
         client.cancel([*futures, plan_f], force=True)
     if died:
