@@ -18,14 +18,19 @@ BatchNorm has no affine parameters and uses each network's own batch statistics 
 mode, also when scoring), so no statistic is shared between networks.
 
 The super-network (App. A.2.2): all N networks run in one batched computation with a few
-dozen tensor ops per step, whatever N. Each edge has one 3x3 kernel per network, masked by the
-network's op: all taps for nor_conv_3x3, the centre tap for nor_conv_1x1 (a 1x1 convolution),
-none for the other ops, whose zero kernel gives a zero output after BN and no gradient. Skip
-and pooling are added with their 0/1 choice. All outgoing edges of a node share one unfold and
-one batched matmul.
+dozen tensor ops per step, whatever N. An activation map of C channels on P = image_size^2
+pixels is one vector of C*P features, so activations are (N, C*P, S) and a 3x3 'same'
+convolution on such a tiny image is one dense (C*P, C*P) matrix per network, gathered from
+its kernel: every convolution is a batched matmul, with no im2col copy. Each edge has one 3x3
+kernel per network, masked by the network's op: all taps for nor_conv_3x3, the centre tap for
+nor_conv_1x1 (a 1x1 convolution), none for the other ops, whose zero kernel gives a zero
+output after BN and no gradient. Skip and pooling are added with their 0/1 choice. All
+outgoing edges of a node share one matmul.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import torch
@@ -38,6 +43,43 @@ from spdbench.spaces.nb201 import EDGES, OPS
 
 SKIP, CONV1, CONV3, POOL = (OPS.index(op) for op in OPS[1:])
 IN_CHANNELS = 3
+OUT_EDGES = tuple(tuple(e for e, (src, _) in enumerate(EDGES) if src == i) for i in range(3))
+NO_TAP = 9  # index of the zero appended to every 3x3 kernel
+
+
+@functools.cache
+def _dense_index(c_out: int, c_in: int, size: int) -> torch.Tensor:
+    """(c_out*P, c_in*P) indices into kernels (c_out, c_in, 10) flattened (9 taps + a zero):
+    entry (co*P + p, ci*P + q) is the tap that carries input pixel q to output pixel p of a
+    3x3 'same' convolution, or the zero, so gathering gives the convolution's matrix K."""
+    p = size * size
+    tap = torch.full((p, p), NO_TAP, dtype=torch.long)  # (output p, input q)
+    for y in range(size):
+        for x in range(size):
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    if 0 <= y + dy < size and 0 <= x + dx < size:
+                        tap[y * size + x, (y + dy) * size + x + dx] = (dy + 1) * 3 + dx + 1
+    co = torch.arange(c_out).view(c_out, 1, 1, 1)
+    ci = torch.arange(c_in).view(1, 1, c_in, 1)
+    index = (co * c_in + ci) * (NO_TAP + 1) + tap.view(1, p, 1, p)
+    return index.reshape(c_out * p, c_in * p)
+
+
+def _dense(kernels: torch.Tensor, size: int) -> torch.Tensor:
+    """Kernels (N, Co, Ci, 9) -> the convolutions' matrices K (N, Co*P, Ci*P)."""
+    n, c_out, c_in, _ = kernels.shape
+    index = _dense_index(c_out, c_in, size).to(kernels.device)
+    flat = F.pad(kernels, (0, 1)).reshape(n, -1)
+    return torch.index_select(flat, 1, index.view(-1)).view(n, *index.shape)
+
+
+def _bn(y: torch.Tensor, channels: int) -> torch.Tensor:
+    """BatchNorm in training mode, no affine, of (N, C*P, S): statistics of each network and
+    channel over its own pixels and samples (a contiguous (1, N*C, P*S) view)."""
+    n, d, s = y.shape
+    flat = y.reshape(1, n * channels, -1)
+    return F.batch_norm(flat, None, None, training=True, eps=cell_ops.BN_EPS).view(n, d, s)
 
 
 class NB201MotifNetworks(MotifNetworks):
@@ -80,15 +122,15 @@ class NB201MotifNetworks(MotifNetworks):
         return theta
 
     def _masks(self, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Kernel masks (N, 6, 1, C*9) and skip / pool choices (N, 6, 1, 1), cached per
-        dtype and device."""
+        """Kernel masks (N, 6, 1, 1, 9) and skip / pool choices (N, 6, 1, 1), cached per dtype
+        and device."""
         key = (like.dtype, like.device)
         if self._mask_cache is None or self._mask_cache[0] != key:
-            n, c = self.n_networks, self.hidden
-            centre = (torch.arange(9) == 4).repeat(c)  # the 1x1 tap of each input channel
+            n = self.n_networks
+            centre = torch.arange(9) == 4  # the 1x1 tap
             kernel = (self.cells == CONV3)[..., None] | ((self.cells == CONV1)[..., None] & centre)
             masks = (
-                kernel.view(n, len(EDGES), 1, c * 9),
+                kernel.view(n, len(EDGES), 1, 1, 9),
                 (self.cells == SKIP).view(n, len(EDGES), 1, 1),
                 (self.cells == POOL).view(n, len(EDGES), 1, 1),
             )
@@ -98,33 +140,37 @@ class NB201MotifNetworks(MotifNetworks):
             )
         return self._mask_cache[1]
 
+    def _pool(self, h: torch.Tensor) -> torch.Tensor:
+        """3x3 average pooling of (N, C*P, S) maps, one matmul."""
+        n, d, s = h.shape
+        pool = cell_ops._pool_matrix(self.image_size, self.image_size).to(h)
+        return torch.matmul(pool.T, h.view(n, self.hidden, -1, s)).view(n, d, s)
+
     def forward(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Logits (N, S, O); activations are (N, C*P, S)."""
         n, s, c, size = theta.shape[0], x.shape[0], self.hidden, self.image_size
+        d = c * size * size
         stem, kernels, head_w, head_b = torch.split(theta, self._sizes, dim=1)
         kernel_mask, skip, pool = self._masks(theta)
-        kernels = kernels.view(n, len(EDGES), c, c * 9) * kernel_mask
-        # the stem reads the shared synthetic images: unfold them once for all networks
-        images = x.reshape(s, IN_CHANNELS, size * size).transpose(0, 1).unsqueeze(0)
-        patches = cell_ops.unfold(images, size, size)[0]  # (27, S*P)
-        node = torch.matmul(stem.view(n, c, -1), patches).view(n, c, s, -1)
-        node = cell_ops.batch_norm(node)  # (N, C, S, P)
+        kernels = kernels.view(n, len(EDGES), c, c, 9) * kernel_mask
+        # the stem reads the shared synthetic images: one (N*CP, 3P) x (3P, S) product
+        stem_k = _dense(stem.view(n, c, IN_CHANNELS, 9), size)
+        h = _bn(torch.matmul(stem_k, x.reshape(s, -1).T), c)
         incoming: dict[int, list[torch.Tensor]] = {1: [], 2: [], 3: []}
-        for i in (0, 1, 2):
+        for i, out in enumerate(OUT_EDGES):
             if i:
-                node = _total(incoming.pop(i))
-            out = [e for e, (src, _) in enumerate(EDGES) if src == i]
+                h = _sum(incoming.pop(i))
             k = len(out)
-            conv = cell_ops.conv3x3(F.relu(node), kernels[:, out].reshape(n, k * c, -1), size, size)
-            y = cell_ops.batch_norm(conv).view(n, k, c, s, -1) + (
-                skip[:, out, :, :, None] * node.unsqueeze(1)
-                + pool[:, out, :, :, None] * cell_ops.avg_pool3x3(node, size, size).unsqueeze(1)
-            )
+            kmat = _dense(kernels[:, out].reshape(n, k * c, c, 9), size)  # (N, k*CP, CP)
+            y = _bn(torch.bmm(kmat, F.relu(h)), k * c)
+            pooled = self._pool(h)
             for j, e in enumerate(out):
-                incoming[EDGES[e][1]].append(y[:, j])
-        z = F.relu(cell_ops.batch_norm(_total(incoming[3]))).mean(dim=3)  # (N, C, S)
-        return torch.baddbmm(
-            head_b.view(n, 1, -1), z.transpose(1, 2), head_w.view(n, c, self.out_width)
-        )  # (N, S, O)
+                edge = y[:, j * d : (j + 1) * d] + skip[:, e] * h + pool[:, e] * pooled
+                incoming[EDGES[e][1]].append(edge)
+        z = F.relu(_bn(_sum(incoming[3]), c))
+        pooled_z = z.view(n, c, -1, s).mean(dim=2)  # global average pooling (N, C, S)
+        head_w = head_w.view(n, c, self.out_width)
+        return torch.baddbmm(head_b.view(n, 1, -1), pooled_z.transpose(1, 2), head_w)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -132,7 +178,7 @@ class NB201MotifNetworks(MotifNetworks):
         return state
 
 
-def _total(terms: list[torch.Tensor]) -> torch.Tensor:
+def _sum(terms: list[torch.Tensor]) -> torch.Tensor:
     total = terms[0]
     for term in terms[1:]:
         total = total + term
