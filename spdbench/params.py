@@ -9,7 +9,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from spdbench.errors import ConfigError
+from spdbench.errors import ConfigError, UnknownNameError
 
 T = TypeVar("T")
 
@@ -79,14 +79,14 @@ def resolve_variant(
     kind: str,
     resolve: Callable[[str, dict[str, Any]], T],
 ) -> T:
-    """`resolve(registered name, hyperparameters)` of a listed name; a ConfigError it raises
-    names the variant."""
+    """`resolve(registered name, hyperparameters)` of a listed name; an error it raises about
+    them (a bad hyperparameter, an unknown class) names the variant."""
     base, settings = variant_of(variants, name, kind)
     try:
         return resolve(base, settings)
-    except ConfigError as exc:
+    except (ConfigError, UnknownNameError) as exc:
         if name in variants:
-            raise ConfigError(f"variant {name!r}: {exc}") from exc
+            raise type(exc)(f"variant {name!r}: {exc}") from exc
         raise
 
 
