@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import ClassVar
 
@@ -13,6 +14,8 @@ from test_search import _one_line_error
 from spdbench import plugins
 from spdbench.predictors.knn import KNNPredictor
 from spdbench.search.experiment import SearchConfig, resolve_search
+
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 SEARCHER_VARIANTS = """
 [search.searcher_variants.re-4]
@@ -145,3 +148,21 @@ def test_bad_variants_are_one_line_exit_2(
     out = tmp_path / "out"
     _one_line_error(cli("search", "--config", str(config), "--out", str(out)), *fragments)
     assert not (out / "results.parquet").exists()
+
+
+def test_the_readme_search_config_plans(tmp_path):
+    """The README's example config is valid: petri-ga runs petri-dish with outer_steps = 20."""
+    text = README.read_text()
+    block = re.search(r"```toml\n((?:\s*\[search\].*?\n)(?:.*?\n)*?)\s*```", text)
+    assert block, "no [search] config in the README"
+    config = tmp_path / "readme.toml"
+    config.write_text("\n".join(line.strip() for line in block[1].splitlines()))
+    plan = resolve_search({"out": tmp_path / "out"}, config_file=config)
+    assert plan.params["petri-ga"] == {
+        "predictor": "petri-dish",
+        "predictor_params": {"outer_steps": 20},
+    }
+    assert plan.params["re-50"] == {"population": 50}
+    keys = {j.searcher: j.key for j in plan.jobs()}
+    assert "/re-50@" in keys["re-50"] and "/petri-ga@" in keys["petri-ga"]
+    assert "@" not in keys["regularized-evolution"]
