@@ -444,9 +444,10 @@ def predictors_list() -> None:
 )
 @click.option(
     "--predictor",
-    help="Predictor petri-ga filters its GA children with (any of `spdbench predictors list`; "
-    "random: the plain GA); a comma-separated list runs petri-ga once per predictor, labelled "
-    "petri-ga[NAME] [default: petri-dish].",
+    help="Predictor petri-ga filters its GA children with (any of `spdbench predictors list`, "
+    "or a variant of the config's [search.predictor_variants]; random: the plain GA); a "
+    "comma-separated list runs petri-ga once per predictor, labelled petri-ga[NAME] "
+    "[default: petri-dish].",
 )
 @click.option("--seeds", type=int, default=10, show_default=True, help="Independent runs each.")
 @click.option(
@@ -491,7 +492,10 @@ def predictors_list() -> None:
     "--config",
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="TOML file ([search] table) with any of the options above (command-line options win).",
+    help="TOML file ([search] table) with any of the options above (command-line options win), "
+    "and hyperparameters in named variants: [search.searcher_variants.NAME] (searcher = a "
+    "registered searcher; list NAME in searchers) and [search.predictor_variants.NAME] "
+    "(predictor = a registered predictor; name it in predictor).",
 )
 @click.pass_context
 def search(

@@ -1,10 +1,17 @@
 """Hyperparameters read from `__init__` (the scikit-learn convention), shared by predictors
-and searchers, so a plugin class declares its settings once, as keyword arguments."""
+and searchers, so a plugin class declares its settings once, as keyword arguments; and the
+named variants of a config (compare's predictors, search's searchers and predictors): a table
+per name holding the registered class it runs and the hyperparameters it sets."""
 
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from spdbench.errors import ConfigError, UnknownNameError
+
+T = TypeVar("T")
 
 
 class Parameterized:
@@ -20,6 +27,20 @@ class Parameterized:
             if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
         ]
 
+    @classmethod
+    def settable(cls, settings: dict[str, Any]) -> dict[str, Any]:
+        """`settings` (a config's hyperparameters), checked to name only hyperparameters
+        other than `seed` (the harness sets it); ConfigError, in one line, naming the rest."""
+        label = getattr(cls, "name", "") or cls.__name__
+        valid = [p for p in cls.param_names() if p != "seed"]
+        unknown = sorted(set(settings) - set(valid))
+        if unknown:
+            raise ConfigError(
+                f"{label} has no settable hyperparameter {', '.join(unknown)}; "
+                f"valid: {', '.join(valid) or '(none)'}"
+            )
+        return dict(settings)
+
     def get_params(self) -> dict[str, Any]:
         """Hyperparameters as passed to `__init__`."""
         return {name: getattr(self, name) for name in self.param_names()}
@@ -27,3 +48,55 @@ class Parameterized:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+
+# ---- named variants of a config ---------------------------------------------------------------
+# `variants` maps a listed name to its table: `kind` (e.g. "predictor") names the registered
+# class it runs (default: the listed name itself), every other key is a hyperparameter.
+
+
+def check_variants(variants: Any, kind: str, key: str, example: str) -> None:
+    """ConfigError unless `variants` (the config's `key`) maps names to tables whose `kind`
+    entry, where given, is a name; `example` shows a good table in the message."""
+    if not isinstance(variants, dict) or not all(
+        isinstance(k, str) and isinstance(v, dict) for k, v in variants.items()
+    ):
+        raise ConfigError(f"{key} must be tables of hyperparameters, e.g. {example}")
+    for name, spec in variants.items():
+        if not isinstance(spec.get(kind, name), str):
+            raise ConfigError(f"variant {name!r}: {kind} must be a registered name")
+
+
+def variant_of(variants: dict[str, dict[str, Any]], name: str, kind: str) -> tuple[str, dict]:
+    """The registered name a listed name runs and the hyperparameters its variant sets."""
+    spec = dict(variants.get(name, {}))
+    return spec.pop(kind, name), spec
+
+
+def resolve_variant(
+    variants: dict[str, dict[str, Any]],
+    name: str,
+    kind: str,
+    resolve: Callable[[str, dict[str, Any]], T],
+) -> T:
+    """`resolve(registered name, hyperparameters)` of a listed name; an error it raises about
+    them (a bad hyperparameter, an unknown class) names the variant."""
+    base, settings = variant_of(variants, name, kind)
+    try:
+        return resolve(base, settings)
+    except (ConfigError, UnknownNameError) as exc:
+        if name in variants:
+            raise type(exc)(f"variant {name!r}: {exc}") from exc
+        raise
+
+
+def check_variants_used(
+    variants: dict[str, Any], listed: Iterable[str], where: str, option: str
+) -> None:
+    """ConfigError naming the variants that no listed name runs."""
+    unused = sorted(set(variants) - set(listed))
+    if unused:
+        raise ConfigError(
+            f"variants {', '.join(unused)} are defined but not listed in {where}; list them "
+            f"({option}) or remove them"
+        )

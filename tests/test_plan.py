@@ -159,6 +159,7 @@ def test_variants_run_as_their_own_rows_with_their_settings(tmp_path, cli):
         ('predictor = "knn"\nkk = 1', r"variant 'v': knn has no settable hyperparameter kk"),
         ('predictor = "knn"\nseed = 1', r"no settable hyperparameter seed"),
         ("predictor = 3", r"variant 'v': predictor must be a registered name"),
+        ('predictor = "nope"', r"variant 'v': unknown predictor 'nope'"),
     ],
 )
 def test_bad_variants_fail_in_one_line(tmp_path, cli, variant, message):

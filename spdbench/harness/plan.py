@@ -24,6 +24,7 @@ from spdbench.harness.executors import LOCAL, ExecutorSpec
 from spdbench.harness.protocols import Protocol, protocol_for
 from spdbench.oracles.base import Metric, Oracle
 from spdbench.oracles.catalog import BenchmarkRecord, Catalog
+from spdbench.params import check_variants, check_variants_used, resolve_variant, variant_of
 from spdbench.predictors.base import Predictor, resolve
 
 MAX_SEEDS = 10_000  # replicates per run; more belongs in several runs
@@ -84,21 +85,16 @@ class CompareConfig:
             raise ConfigError(
                 f"test size must be between 2 and {MAX_ARCHS:,}, got {self.test_size}"
             )
-        if not isinstance(self.variants, dict) or not all(
-            isinstance(k, str) and isinstance(v, dict) for k, v in self.variants.items()
-        ):
-            raise ConfigError(
-                "variants must be tables of hyperparameters, e.g. "
-                '[compare.variants.dish-long] predictor = "petri-dish", outer_steps = 400'
-            )
-        for name, spec in self.variants.items():
-            if not isinstance(spec.get("predictor", name), str):
-                raise ConfigError(f"variant {name!r}: predictor must be a registered name")
+        check_variants(
+            self.variants,
+            "predictor",
+            "variants",
+            '[compare.variants.dish-long] predictor = "petri-dish", outer_steps = 400',
+        )
 
     def predictor_of(self, name: str) -> tuple[str, dict[str, Any]]:
         """The registered predictor a listed name runs and the hyperparameters it sets."""
-        spec = dict(self.variants.get(name, {}))
-        return spec.pop("predictor", name), spec
+        return variant_of(self.variants, name, "predictor")
 
     def variant_hash(self, name: str) -> str:
         """Short hash of a listed name's settings ('' when it has none): part of its jobs'
@@ -418,12 +414,7 @@ def plan_compare(
     resolved = {name: _predictor_class(config, name) for name in config.predictors}
     predictors = {name: cls for name, (cls, _) in resolved.items()}
     params = {name: kwargs for name, (_, kwargs) in resolved.items()}
-    unused = sorted(set(config.variants) - set(config.predictors))
-    if unused:
-        raise ConfigError(
-            f"variants {', '.join(unused)} are defined but not listed in predictors; list them "
-            "(--predictors) or remove them"
-        )
+    check_variants_used(config.variants, config.predictors, "predictors", "--predictors")
     for name, cls in predictors.items():
         missing = cls.missing_packages()
         if missing:
@@ -523,10 +514,4 @@ def _check_writable(out: Path) -> None:
 
 def _predictor_class(config: CompareConfig, name: str) -> tuple[type[Predictor], dict[str, Any]]:
     """The class a listed name runs and its `__init__` keyword arguments (seed aside)."""
-    base, settings = config.predictor_of(name)
-    try:
-        return resolve(base, settings)
-    except ConfigError as exc:
-        if name in config.variants:
-            raise ConfigError(f"variant {name!r}: {exc}") from exc
-        raise
+    return resolve_variant(config.variants, name, "predictor", resolve)

@@ -154,17 +154,10 @@ class Predictor(Parameterized, ABC):
         """The `__init__` keyword arguments of a listed predictor: `argument` is what follows
         the colon in its name (None without one), `settings` the hyperparameters its config
         sets (never `seed`); ConfigError, in one line, on anything it does not take."""
-        label = cls.name or cls.__name__
         if argument is not None:
+            label = cls.name or cls.__name__
             raise ConfigError(f"predictor {label} takes nothing after ':' (got {argument!r})")
-        valid = [p for p in cls.param_names() if p != "seed"]
-        unknown = sorted(set(settings) - set(valid))
-        if unknown:
-            raise ConfigError(
-                f"{label} has no settable hyperparameter {', '.join(unknown)}; "
-                f"valid: {', '.join(valid) or '(none)'}"
-            )
-        return dict(settings)
+        return cls.settable(settings)
 
     # ---- the contract ---------------------------------------------------------------------------
     def fit(self, archs: Any, scores: Any, context: Context | None = None) -> Self:

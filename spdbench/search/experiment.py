@@ -47,6 +47,7 @@ from spdbench.harness.store import ResultsStore
 from spdbench.io import write_json_atomic
 from spdbench.oracles.base import Metric, Oracle
 from spdbench.oracles.catalog import BenchmarkRecord, Catalog
+from spdbench.params import check_variants, check_variants_used, resolve_variant
 from spdbench.predictors.base import resolve
 from spdbench.search.base import SearchContext, Searcher
 from spdbench.simulation.backend import Budget, Simulation
@@ -70,6 +71,11 @@ class SearchConfig:
     report_fidelity: int | None = None
     charge_predictor_time: bool = False  # charge measured searcher/predictor wall time
     seed: int = 0
+    # Named settings, as compare's variants: listed searcher -> {"searcher": registered name
+    # (default: the listed name), hyperparameter: value, ...}; and a name `predictor` lists ->
+    # {"predictor": registered name, hyperparameter: value, ...} (petri-ga's predictor_params).
+    searcher_variants: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    predictor_variants: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.benchmark, str) or not self.benchmark:
@@ -86,6 +92,18 @@ class SearchConfig:
             raise ConfigError(f"simulated workers must be at least 1, got {self.workers_sim}")
         if self.budget is not None:
             Budget.parse(self.budget)
+        check_variants(
+            self.searcher_variants,
+            "searcher",
+            "searcher_variants",
+            '[search.searcher_variants.re-50] searcher = "regularized-evolution", population = 50',
+        )
+        check_variants(
+            self.predictor_variants,
+            "predictor",
+            "predictor_variants",
+            '[search.predictor_variants.dish-short] predictor = "petri-dish", outer_steps = 20',
+        )
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> SearchConfig:
@@ -114,14 +132,30 @@ class SearchConfig:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["searchers"] = list(self.searchers)
+        for key in ("searcher_variants", "predictor_variants"):
+            if not d[key]:
+                del d[key]  # configs without variants keep the hashes they always had
         return d
 
     def hash(self) -> str:
         return provenance.config_hash(self.to_dict())
 
     def run_hash(self) -> str:
-        """The config without the searcher list: a job's key does not depend on the others."""
-        return provenance.config_hash({k: v for k, v in self.to_dict().items() if k != "searchers"})
+        """The config without the searcher list and the variants: a job's key does not depend
+        on the other searchers, and holds the settings of its own variants (`variant_hash`)."""
+        skip = ("searchers", "searcher_variants", "predictor_variants")
+        return provenance.config_hash({k: v for k, v in self.to_dict().items() if k not in skip})
+
+    def variant_hash(self, searcher: str, predictor: str | None = None) -> str:
+        """Short hash of the variant settings a listed searcher runs with, with its predictor's
+        ('' when neither is a variant): part of its jobs' keys, so that changing a variant's
+        hyperparameters reruns the runs that use it, and only those."""
+        used = {
+            "searcher": self.searcher_variants.get(searcher),
+            "predictor": self.predictor_variants.get(predictor or ""),
+        }
+        used = {k: v for k, v in used.items() if v is not None}
+        return provenance.config_hash(used)[:8] if used else ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +166,7 @@ class SearchJob:
     replicate: int
     config_hash: str
     run_hash: str
+    variant: str = ""  # hash of its variant settings (`SearchConfig.variant_hash`), if any
 
     @property
     def runner(self) -> str:
@@ -139,7 +174,9 @@ class SearchJob:
 
     @property
     def key(self) -> str:
-        return f"{self.run_hash}/{self.searcher}/r{self.replicate}"
+        """run hash / searcher[@variant] / replicate (as compare's job keys)."""
+        who = f"{self.searcher}@{self.variant}" if self.variant else self.searcher
+        return f"{self.run_hash}/{who}/r{self.replicate}"
 
 
 def protocol_defaults(oracle: Oracle) -> dict[str, Any]:
@@ -175,6 +212,8 @@ class SearchPlan:
     out: Path
     workers: int
     executor: ExecutorSpec = LOCAL  # where jobs run; results do not depend on it
+    # per searcher label, the hash of the variant settings it runs with ('' for none)
+    variants: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def config_hash(self) -> str:
@@ -184,7 +223,11 @@ class SearchPlan:
         """Searcher runs (a searcher with several predictors runs once per predictor, labelled
         `petri-ga[knn]`) x replicates, in a fixed order."""
         h, r = self.config.hash(), self.config.run_hash()
-        return [SearchJob(s, rep, h, r) for rep in range(self.config.seeds) for s in self.searchers]
+        return [
+            SearchJob(s, rep, h, r, self.variants.get(s, ""))
+            for rep in range(self.config.seeds)
+            for s in self.searchers
+        ]
 
     def searcher_seed(self, replicate: int) -> int:
         state = np.random.SeedSequence([self.config.seed, replicate]).generate_state(1)[0]
@@ -260,8 +303,18 @@ def plan_search(
         raise ConfigError(f"workers must be a positive integer, got {workers}")
     catalog = catalog or Catalog()
     record, oracle = catalog.resolve(config.benchmark)
-    classes = {name: searcher_class(name) for name in config.searchers}
+    resolved = {
+        name: resolve_variant(config.searcher_variants, name, "searcher", _searcher_settings)
+        for name in config.searchers
+    }
+    check_variants_used(config.searcher_variants, config.searchers, "searchers", "--searchers")
     predictors = [p.strip() for p in (config.predictor or "").split(",") if p.strip()]
+    # an unknown name or hyperparameter fails even where no searcher uses it
+    predictor_params = {
+        p: resolve_variant(config.predictor_variants, p, "predictor", _predictor_settings)
+        for p in predictors
+    }
+    check_variants_used(config.predictor_variants, predictors, "predictor", "--predictor")
     defaults = protocol_defaults(oracle)
     metric = oracle.metric(config.metric or defaults["metric"])
     fidelity = int(oracle.epochs[oracle.fidelity_index(config.fidelity or defaults["fidelity"])])
@@ -277,22 +330,44 @@ def plan_search(
         )
     searchers: dict[str, type[Searcher]] = {}
     params: dict[str, dict[str, Any]] = {}
-    for name, cls in classes.items():
-        choices = [{}]
+    variants: dict[str, str] = {}
+    for name, (cls, settings) in resolved.items():
+        choices: list[str | None] = [None]
         if predictors and "predictor" in cls.param_names():
-            choices = [{"predictor": p} for p in predictors]
+            choices = list(predictors)
         for p in choices:
-            label = f"{name}[{p['predictor']}]" if len(choices) > 1 else name
-            cls.check_benchmark(oracle, {**_defaults(cls), **p})
-            searchers[label], params[label] = cls, p
-    for p in predictors:
-        resolve(p)  # an unknown name fails even where no searcher uses it
+            label = f"{name}[{p}]" if len(choices) > 1 else name
+            kwargs = {**settings, **(predictor_params[p] if p else {})}
+            cls.check_benchmark(oracle, {**_defaults(cls), **kwargs})
+            searchers[label], params[label] = cls, kwargs
+            variants[label] = config.variant_hash(name, p)
     out = Path(out) if out else Path("results") / f"search-{Path(config.benchmark).stem}"
     _check_writable(out)
     return SearchPlan(
         config, record, oracle, searchers, params, metric, fidelity, report_metric,
-        report_fidelity, budget, out, workers, executor or ExecutorSpec(),
+        report_fidelity, budget, out, workers, executor or ExecutorSpec(), variants,
     )  # fmt: skip
+
+
+def _searcher_settings(name: str, settings: dict[str, Any]) -> tuple[type[Searcher], dict]:
+    """The class of a registered searcher and the hyperparameters a variant sets, checked
+    (its predictor comes from the `predictor` option, one way for every searcher)."""
+    cls = searcher_class(name)
+    settings = cls.settable(settings)
+    taken = [k for k in ("predictor", "predictor_params") if k in settings]
+    if taken:
+        raise ConfigError(
+            f"set {' and '.join(taken)} of {name} with the predictor option (hyperparameters "
+            "in [search.predictor_variants.NAME]), not in a searcher variant"
+        )
+    return cls, settings
+
+
+def _predictor_settings(name: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments that make a searcher run the registered predictor `name` with
+    `settings` (checked now: an unknown hyperparameter fails before any work starts)."""
+    resolve(name, settings)
+    return {"predictor": name, "predictor_params": settings} if settings else {"predictor": name}
 
 
 def _defaults(cls: type[Searcher]) -> dict[str, Any]:

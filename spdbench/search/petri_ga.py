@@ -69,8 +69,10 @@ class PetriGA(Searcher):
 
     @classmethod
     def check_benchmark(cls, oracle: Any, params: dict[str, Any]) -> None:
-        pred = predictor_class(params.get("predictor", "petri-dish"))
+        name = params.get("predictor", "petri-dish")
+        pred = predictor_class(name)
         pred.check_benchmark(oracle)
+        pred(**resolve(name, params.get("predictor_params"))[1]).check_settings(oracle)
         missing = [n for n in pred.requires_arch_info if n not in oracle.arch_info_names]
         if missing:
             raise ConfigError(
