@@ -201,6 +201,28 @@ def test_an_unreachable_scheduler_is_one_line_and_keeps_the_store(tmp_path, cli,
     assert after.equals(before)
 
 
+def test_workers_of_another_spdbench_version_are_one_line_and_keep_the_store(
+    tmp_path, cli, monkeypatch, scheduler
+):
+    """The workers report the spdbench they import; a client of another version refuses them
+    before any job runs."""
+    import spdbench
+
+    out = tmp_path / "out"
+    base = ["compare", "-b", "synthetic-slope", "-p", "random", "--test-size", "20", "--out",
+            str(out)]  # fmt: skip
+    assert cli(*base, "--seeds", "2").code == 0
+    before = ResultsStore(out).read()
+    workers_run = spdbench.__version__
+    monkeypatch.setattr(spdbench, "__version__", "0.0.0-client")
+    r = cli(*base, "--seeds", "3", "--executor", "dask", "--scheduler", scheduler)
+    lines = [ln for ln in r.err.strip().splitlines() if ln.strip()]
+    assert r.code == 2 and len(lines) == 1, r.err
+    assert f"runs spdbench {workers_run}, this client 0.0.0-client" in lines[0]
+    assert "install the same version everywhere" in lines[0]
+    assert ResultsStore(out).read().equals(before)
+
+
 @pytest.mark.parametrize(
     "extra, fragment",
     [

@@ -25,6 +25,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -264,8 +265,12 @@ def _dask_rows(client: Any, plan: Any, jobs: list[Any], run: RunFn) -> Iterator[
 
     # The plan goes to the cluster once, as a task's result rather than scattered data: a
     # worker fetches it once from a peer, and should every worker holding it die, the
-    # scheduler recomputes it instead of forgetting the jobs that need it.
-    plan_f = client.submit(_identity, plan, pure=False)
+    # scheduler recomputes it instead of forgetting the jobs that need it. A large plan (the
+    # ground truth's images, ~50 MB) is sent this once by design: distributed's advice to
+    # load it differently would only alarm the user.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+        plan_f = client.submit(_identity, plan, pure=False)
 
     def submit(job: Any) -> Any:
         return client.submit(_dask_run, plan_f, job, run, pure=False, retries=0)
