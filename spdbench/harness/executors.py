@@ -47,7 +47,18 @@ CONNECT_TIMEOUT_S = 10.0  # to reach a --scheduler, and for it to have a worker
 RESCUE_TRIES = 2  # submissions of a job whose workers died before the run reports it
 # A local cluster's scheduler: one job per worker thread at a time (none queued on a worker,
 # where a crash of the job before it would count against it too).
-LOCAL_CLUSTER_CONFIG = {"distributed.scheduler.worker-saturation": 1.0}
+# distributed's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also pins glibc's
+# mmap threshold at 128 kB: every tensor above it is mapped and unmapped at each step, and the
+# ground-truth trainer ran 1.5x slower on such a worker (page faults) than in a plain process.
+# Local clusters start workers with the rest of distributed's environment, without it.
+LOCAL_CLUSTER_CONFIG = {
+    "distributed.scheduler.worker-saturation": 1.0,
+    "distributed.nanny.pre-spawn-environ": {
+        "OMP_NUM_THREADS": 1,
+        "MKL_NUM_THREADS": 1,
+        "OPENBLAS_NUM_THREADS": 1,
+    },
+}
 
 
 @dataclass(frozen=True)
