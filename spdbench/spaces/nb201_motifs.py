@@ -45,6 +45,7 @@ SKIP, CONV1, CONV3, POOL = (OPS.index(op) for op in OPS[1:])
 IN_CHANNELS = 3
 OUT_EDGES = tuple(tuple(e for e, (src, _) in enumerate(EDGES) if src == i) for i in range(3))
 NO_TAP = 9  # index of the zero appended to every 3x3 kernel
+GROUPED_FROM = 256  # networks: from here on each op runs only for the networks that have it
 
 
 @functools.cache
@@ -97,6 +98,7 @@ class NB201MotifNetworks(MotifNetworks):
         self._fan_ins = [IN_CHANNELS * 9, c * 9, c, 1]
         self.n_params = int(sum(self._sizes))
         self._mask_cache: tuple[tuple, tuple[torch.Tensor, ...]] | None = None
+        self._group_cache: tuple[torch.device, list] | None = None
 
     @property
     def n_networks(self) -> int:
@@ -146,35 +148,77 @@ class NB201MotifNetworks(MotifNetworks):
         pool = cell_ops._pool_matrix(self.image_size, self.image_size).to(h)
         return torch.matmul(pool.T, h.view(n, self.hidden, -1, s)).view(n, d, s)
 
+    def _groups(self, device: torch.device) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per edge: the networks with a 1x1 and with a 3x3 convolution on it (cached)."""
+        if self._group_cache is None or self._group_cache[0] != device:
+            groups = [
+                tuple(
+                    torch.nonzero(self.cells[:, e] == op).view(-1).to(device)
+                    for op in (CONV1, CONV3)
+                )
+                for e in range(len(EDGES))
+            ]
+            self._group_cache = (device, groups)
+        return self._group_cache[1]
+
     def forward(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Logits (N, S, O); activations are (N, C*P, S)."""
         n, s, c, size = theta.shape[0], x.shape[0], self.hidden, self.image_size
-        d = c * size * size
         stem, kernels, head_w, head_b = torch.split(theta, self._sizes, dim=1)
-        kernel_mask, skip, pool = self._masks(theta)
-        kernels = kernels.view(n, len(EDGES), c, c, 9) * kernel_mask
+        kernels = kernels.view(n, len(EDGES), c, c, 9)
         # the stem reads the shared synthetic images: one (N*CP, 3P) x (3P, S) product
         stem_k = _dense(stem.view(n, c, IN_CHANNELS, 9), size)
         h = _bn(torch.matmul(stem_k, x.reshape(s, -1).T), c)
+        edges_out = self._edges_grouped if n >= GROUPED_FROM else self._edges_masked
         incoming: dict[int, list[torch.Tensor]] = {1: [], 2: [], 3: []}
-        for i, out in enumerate(OUT_EDGES):
+        for i in range(3):
             if i:
                 h = _sum(incoming.pop(i))
-            k = len(out)
-            kmat = _dense(kernels[:, out].reshape(n, k * c, c, 9), size)  # (N, k*CP, CP)
-            y = _bn(torch.bmm(kmat, F.relu(h)), k * c)
-            pooled = self._pool(h)
-            for j, e in enumerate(out):
-                edge = y[:, j * d : (j + 1) * d] + skip[:, e] * h + pool[:, e] * pooled
+            for e, edge in edges_out(i, h, kernels):
                 incoming[EDGES[e][1]].append(edge)
         z = F.relu(_bn(_sum(incoming[3]), c))
         pooled_z = z.view(n, c, -1, s).mean(dim=2)  # global average pooling (N, C, S)
         head_w = head_w.view(n, c, self.out_width)
         return torch.baddbmm(head_b.view(n, 1, -1), pooled_z.transpose(1, 2), head_w)
 
+    def _edges_masked(self, i: int, h: torch.Tensor, kernels: torch.Tensor):
+        """Node i's outgoing edges for every network: one masked kernel per network and edge,
+        all edges in one matmul (fewest ops: a few networks per outer step)."""
+        n, d, _ = h.shape
+        c, out = self.hidden, OUT_EDGES[i]
+        kernel_mask, skip, pool = self._masks(h)
+        kernels = kernels[:, out] * kernel_mask[:, out]
+        kmat = _dense(kernels.reshape(n, len(out) * c, c, 9), self.image_size)  # (N, k*CP, CP)
+        y = _bn(torch.bmm(kmat, F.relu(h)), len(out) * c)
+        pooled = self._pool(h)
+        for j, e in enumerate(out):
+            yield e, y[:, j * d : (j + 1) * d] + skip[:, e] * h + pool[:, e] * pooled
+
+    def _edges_grouped(self, i: int, h: torch.Tensor, kernels: torch.Tensor):
+        """Node i's outgoing edges, each op computed only for the networks that have it: the
+        same function as `_edges_masked` (a masked-out conv adds exact zeros) with a fifth of
+        its convolution work (many networks: prediction)."""
+        _, d, s = h.shape
+        c, p = self.hidden, self.image_size**2
+        _, skip, pool = self._masks(h)
+        a = F.relu(h)
+        pooled = self._pool(h)
+        for e in OUT_EDGES[i]:
+            one, three = self._groups(h.device)[e]
+            edge = skip[:, e] * h + pool[:, e] * pooled
+            if len(three):
+                kmat = _dense(kernels[three, e], self.image_size)  # (n3, CP, CP)
+                y = _bn(torch.bmm(kmat, a[three]), c)
+                edge = edge.index_add(0, three, y)
+            if len(one):  # a 1x1 convolution mixes channels pixel by pixel
+                w = kernels[one, e, :, :, 4]  # the centre tap (n1, C, C)
+                y = torch.bmm(w, a[one].view(len(one), c, p * s)).view(len(one), d, s)
+                edge = edge.index_add(0, one, _bn(y, c))
+            yield e, edge
+
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_mask_cache"] = None
+        state["_mask_cache"] = state["_group_cache"] = None
         return state
 
 
