@@ -20,17 +20,17 @@ mode, also when scoring), so no statistic is shared between networks.
 The super-network (App. A.2.2): all N networks run in one batched computation with a few
 dozen tensor ops per step, whatever N. An activation map of C channels on P = image_size^2
 pixels is one vector of C*P features, so activations are (N, C*P, S) and a 3x3 'same'
-convolution on such a tiny image is one dense (C*P, C*P) matrix per network, gathered from
-its kernel: every convolution is a batched matmul, with no im2col copy. Each edge has one 3x3
-kernel per network, masked by the network's op: all taps for nor_conv_3x3, the centre tap for
-nor_conv_1x1 (a 1x1 convolution), none for the other ops, whose zero kernel gives a zero
-output after BN and no gradient. Skip and pooling are added with their 0/1 choice. All
-outgoing edges of a node share one matmul.
+convolution on such a tiny image is one dense (C*P, C*P) matrix per network, gathered from its
+kernel: a batched matmul, with no im2col copy. Each edge's convolution runs only for the
+networks whose op it is (gathered by index, added back with index_add; a 1x1 convolution as a
+(C, C) channel mix), skip and pooling are added with their 0/1 choice, and "none" adds nothing:
+no network reads another's activations or parameters.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -45,7 +45,6 @@ SKIP, CONV1, CONV3, POOL = (OPS.index(op) for op in OPS[1:])
 IN_CHANNELS = 3
 OUT_EDGES = tuple(tuple(e for e, (src, _) in enumerate(EDGES) if src == i) for i in range(3))
 NO_TAP = 9  # index of the zero appended to every 3x3 kernel
-GROUPED_FROM = 256  # networks: from here on each op runs only for the networks that have it
 
 
 @functools.cache
@@ -97,8 +96,7 @@ class NB201MotifNetworks(MotifNetworks):
         self._sizes = [c * IN_CHANNELS * 9, len(EDGES) * c * c * 9, c * o, o]
         self._fan_ins = [IN_CHANNELS * 9, c * 9, c, 1]
         self.n_params = int(sum(self._sizes))
-        self._mask_cache: tuple[tuple, tuple[torch.Tensor, ...]] | None = None
-        self._group_cache: tuple[torch.device, list] | None = None
+        self._cache: tuple[tuple, tuple] | None = None
 
     @property
     def n_networks(self) -> int:
@@ -123,43 +121,26 @@ class NB201MotifNetworks(MotifNetworks):
         theta[-self.out_width :] = 0  # classifier bias starts at zero
         return theta
 
-    def _masks(self, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Kernel masks (N, 6, 1, 1, 9) and skip / pool choices (N, 6, 1, 1), cached per dtype
-        and device."""
+    def _choices(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, list]:
+        """Skip and pool choices (N, 6, 1, 1) as `like`'s dtype, and per edge the networks
+        with a 1x1 and with a 3x3 convolution on it; cached per dtype and device."""
         key = (like.dtype, like.device)
-        if self._mask_cache is None or self._mask_cache[0] != key:
-            n = self.n_networks
-            centre = torch.arange(9) == 4  # the 1x1 tap
-            kernel = (self.cells == CONV3)[..., None] | ((self.cells == CONV1)[..., None] & centre)
-            masks = (
-                kernel.view(n, len(EDGES), 1, 1, 9),
-                (self.cells == SKIP).view(n, len(EDGES), 1, 1),
-                (self.cells == POOL).view(n, len(EDGES), 1, 1),
-            )
-            self._mask_cache = (
-                key,
-                tuple(m.to(dtype=like.dtype, device=like.device) for m in masks),
-            )
-        return self._mask_cache[1]
+        if self._cache is None or self._cache[0] != key:
+            n, edges = self.n_networks, len(EDGES)
+            skip, pool = ((self.cells == op).view(n, edges, 1, 1).to(like) for op in (SKIP, POOL))
+            convs = [
+                tuple(torch.nonzero(self.cells[:, e] == op).view(-1).to(like.device)
+                      for op in (CONV1, CONV3))
+                for e in range(edges)
+            ]  # fmt: skip
+            self._cache = (key, (skip, pool, convs))
+        return self._cache[1]
 
     def _pool(self, h: torch.Tensor) -> torch.Tensor:
         """3x3 average pooling of (N, C*P, S) maps, one matmul."""
         n, d, s = h.shape
         pool = cell_ops._pool_matrix(self.image_size, self.image_size).to(h)
         return torch.matmul(pool.T, h.view(n, self.hidden, -1, s)).view(n, d, s)
-
-    def _groups(self, device: torch.device) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Per edge: the networks with a 1x1 and with a 3x3 convolution on it (cached)."""
-        if self._group_cache is None or self._group_cache[0] != device:
-            groups = [
-                tuple(
-                    torch.nonzero(self.cells[:, e] == op).view(-1).to(device)
-                    for op in (CONV1, CONV3)
-                )
-                for e in range(len(EDGES))
-            ]
-            self._group_cache = (device, groups)
-        return self._group_cache[1]
 
     def forward(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Logits (N, S, O); activations are (N, C*P, S)."""
@@ -169,42 +150,29 @@ class NB201MotifNetworks(MotifNetworks):
         # the stem reads the shared synthetic images: one (N*CP, 3P) x (3P, S) product
         stem_k = _dense(stem.view(n, c, IN_CHANNELS, 9), size)
         h = _bn(torch.matmul(stem_k, x.reshape(s, -1).T), c)
-        edges_out = self._edges_grouped if n >= GROUPED_FROM else self._edges_masked
         incoming: dict[int, list[torch.Tensor]] = {1: [], 2: [], 3: []}
         for i in range(3):
             if i:
                 h = _sum(incoming.pop(i))
-            for e, edge in edges_out(i, h, kernels):
+            for e, edge in self._edges_out(i, h, kernels):
                 incoming[EDGES[e][1]].append(edge)
         z = F.relu(_bn(_sum(incoming[3]), c))
         pooled_z = z.view(n, c, -1, s).mean(dim=2)  # global average pooling (N, C, S)
         head_w = head_w.view(n, c, self.out_width)
         return torch.baddbmm(head_b.view(n, 1, -1), pooled_z.transpose(1, 2), head_w)
 
-    def _edges_masked(self, i: int, h: torch.Tensor, kernels: torch.Tensor):
-        """Node i's outgoing edges for every network: one masked kernel per network and edge,
-        all edges in one matmul (fewest ops: a few networks per outer step)."""
-        n, d, _ = h.shape
-        c, out = self.hidden, OUT_EDGES[i]
-        kernel_mask, skip, pool = self._masks(h)
-        kernels = kernels[:, out] * kernel_mask[:, out]
-        kmat = _dense(kernels.reshape(n, len(out) * c, c, 9), self.image_size)  # (N, k*CP, CP)
-        y = _bn(torch.bmm(kmat, F.relu(h)), len(out) * c)
-        pooled = self._pool(h)
-        for j, e in enumerate(out):
-            yield e, y[:, j * d : (j + 1) * d] + skip[:, e] * h + pool[:, e] * pooled
-
-    def _edges_grouped(self, i: int, h: torch.Tensor, kernels: torch.Tensor):
-        """Node i's outgoing edges, each op computed only for the networks that have it: the
-        same function as `_edges_masked` (a masked-out conv adds exact zeros) with a fifth of
-        its convolution work (many networks: prediction)."""
+    def _edges_out(
+        self, i: int, h: torch.Tensor, kernels: torch.Tensor
+    ) -> Iterator[tuple[int, torch.Tensor]]:
+        """Node i's outgoing edges (edge, its output for every network): each convolution runs
+        only for the networks whose op it is, gathered by index and added back."""
         _, d, s = h.shape
         c, p = self.hidden, self.image_size**2
-        _, skip, pool = self._masks(h)
+        skip, pool, convs = self._choices(h)
         a = F.relu(h)
         pooled = self._pool(h)
         for e in OUT_EDGES[i]:
-            one, three = self._groups(h.device)[e]
+            one, three = convs[e]
             edge = skip[:, e] * h + pool[:, e] * pooled
             if len(three):
                 kmat = _dense(kernels[three, e], self.image_size)  # (n3, CP, CP)
@@ -218,7 +186,7 @@ class NB201MotifNetworks(MotifNetworks):
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_mask_cache"] = state["_group_cache"] = None
+        state["_cache"] = None
         return state
 
 
