@@ -34,7 +34,9 @@ computation, a few dozen tensor ops per step whatever N. Every node is padded to
 and masked: channel masks make the sums truncate and the padding stay exactly zero (BN maps a
 zero channel to zero), weight masks (rows and columns of the node's channels; all taps for
 conv3x3, the centre tap for conv1x1, none for maxpool) keep gradients off unused weights, so
-the batched computation equals the one-network one.
+the batched computation equals the one-network one. Each interior node's op runs only for the
+networks whose op it is there (gathered by index, added back with index_add; a conv1x1 as a
+(C, C) channel mix).
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ class NB101MotifNetworks(MotifNetworks):
         self._fan_ins = [IN_CHANNELS * 9, c, c * 9, c, 1]
         self.n_params = int(sum(self._sizes))
         self._mask_cache: tuple[tuple, tuple[torch.Tensor, ...]] | None = None
+        self._group_cache: tuple[torch.device, list] | None = None
 
     @property
     def n_networks(self) -> int:
@@ -157,7 +160,6 @@ class NB101MotifNetworks(MotifNetworks):
             torch.as_tensor(proj.reshape(n, (INTERIOR + 1) * c, c)),
             torch.as_tensor(kernel.reshape(n, INTERIOR, c, c * 9)),
             torch.as_tensor(chan[..., None, None]),  # (N, 5, C, 1, 1)
-            torch.as_tensor(ops == POOL).view(n, INTERIOR, 1, 1, 1),
             torch.as_tensor(a[:, 1:-1, 1:-1]),  # (N, 5, 5) interior edges src -> dst
             torch.as_tensor(place),
             torch.as_tensor(a[:, 0, -1]).view(n, 1, 1, 1),
@@ -171,10 +173,45 @@ class NB101MotifNetworks(MotifNetworks):
             self._mask_cache = (key, masks)
         return self._mask_cache[1]
 
+    def _op_groups(self, device: torch.device) -> list[tuple[torch.Tensor, ...]]:
+        """Per interior node: the networks whose op there is conv3x3, conv1x1, maxpool."""
+        if self._group_cache is None or self._group_cache[0] != device:
+            ops = torch.as_tensor(self.cells[:, N_BITS:])
+            groups = [
+                tuple(
+                    torch.nonzero(ops[:, t] == op).view(-1).to(device)
+                    for op in (CONV3, CONV1, POOL)
+                )
+                for t in range(INTERIOR)
+            ]
+            self._group_cache = (device, groups)
+        return self._group_cache[1]
+
+    def _node_op(
+        self, t: int, total: torch.Tensor, kernels: torch.Tensor, groups: tuple[torch.Tensor, ...]
+    ) -> torch.Tensor:
+        """Interior node t's op on its summed input (N, C, S, P), each op run only for the
+        networks that have it there (gathered by index, added back): a conv3x3 by im2col, a
+        conv1x1 as a (C, C) channel mix, a maxpool; the masked kernels keep the channels."""
+        _, c, s, p = total.shape
+        three, one, pooling = groups
+        node = total.new_zeros(total.shape)
+        if len(three):
+            conv = cell_ops.conv3x3(total[three], kernels[three], self.image_size, self.image_size)
+            node = node.index_add(0, three, F.relu(cell_ops.batch_norm(conv)))
+        if len(one):
+            w = kernels[one].view(len(one), c, c, 9)[..., 4]  # the centre tap
+            conv = torch.bmm(w, total[one].view(len(one), c, s * p)).view(len(one), c, s, p)
+            node = node.index_add(0, one, F.relu(cell_ops.batch_norm(conv)))
+        if len(pooling):
+            node = node.index_add(0, pooling, _max_pool3x3(total[pooling], self.image_size))
+        return node
+
     def forward(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         n, s, c, size = theta.shape[0], x.shape[0], self.width, self.image_size
         stem, proj_w, kernels, head_w, head_b = torch.split(theta, self._sizes, dim=1)
-        proj_mask, kernel_mask, chan, pool, edges, place, in_out = self._masks(theta)
+        proj_mask, kernel_mask, chan, edges, place, in_out = self._masks(theta)
+        ops = self._op_groups(theta.device)
         kernels = kernels.view(n, INTERIOR, c, c * 9) * kernel_mask
         # stem (conv3x3-bn-relu) on the shared synthetic images: unfold them once
         images = x.reshape(s, IN_CHANNELS, size * size).transpose(0, 1).unsqueeze(0)
@@ -194,8 +231,7 @@ class NB101MotifNetworks(MotifNetworks):
                 total = (
                     total + torch.einsum("nk,nkcsp->ncsp", edges[:, :t, t], earlier) * chan[:, t]
                 )
-            conv = cell_ops.conv3x3(total, kernels[:, t], size, size)
-            nodes.append(F.relu(cell_ops.batch_norm(conv)) + pool[:, t] * _max_pool3x3(total, size))
+            nodes.append(self._node_op(t, total, kernels[:, t], ops[t]))
         out = torch.einsum("ntoc,ntcsp->nosp", place, torch.stack(nodes, dim=1))
         out = out + in_out * proj[:, INTERIOR]
         z = out.mean(dim=3)  # global average pooling: (N, C, S)
@@ -205,7 +241,7 @@ class NB101MotifNetworks(MotifNetworks):
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_mask_cache"] = None
+        state["_mask_cache"] = state["_group_cache"] = None
         return state
 
 
