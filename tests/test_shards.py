@@ -12,7 +12,7 @@ from spdbench.errors import ConfigError
 from spdbench.groundtruth import idx, sigmoid_slope
 from spdbench.groundtruth.shards import merge_shards, parse_seeds
 from spdbench.groundtruth.sigmoid_slope import SigmoidSlopeTrainer, generate
-from spdbench.oracles.cached_runs import read_cached_runs
+from spdbench.oracles.cached_runs import read_cached_runs, write_cached_runs
 
 from .test_groundtruth import _config, _write_dataset
 
@@ -66,6 +66,22 @@ def test_merged_shards_equal_one_run(tmp_path, fake_clock):
     assert merged.generator["config_hash"] == whole.generator["config_hash"]
     assert "4 seeds" in merged.description
     assert [p["seeds"] for p in merged.provenance["shards"]] == ["2:4", "0:2"]
+
+
+def test_a_merged_benchmark_extends_with_new_shards(tmp_path, fake_clock):
+    """How the shipped ground truth grows: merge it, as a shard, with newly trained seeds;
+    the result equals merging every shard at once, and the merged file itself."""
+    ds = idx.load_dataset(_write_dataset(tmp_path / "d"))
+    for seeds in ((0,), (3,), (5, 6)):
+        generate(_config(seeds=seeds), ds, tmp_path / f"s{seeds[0]}.h5", device="cpu")
+    first = merge_shards([tmp_path / "s0.h5", tmp_path / "s5.h5"])
+    write_cached_runs(tmp_path / "shipped.h5", first)
+    grown = merge_shards([tmp_path / "shipped.h5", tmp_path / "s3.h5"])
+    at_once = merge_shards([tmp_path / "s0.h5", tmp_path / "s3.h5", tmp_path / "s5.h5"])
+    assert grown.seeds.tolist() == [0, 3, 5, 6]
+    assert grown.content_checksum() == at_once.content_checksum()
+    with pytest.raises(ConfigError, match="seed"):  # a seed it already holds
+        merge_shards([tmp_path / "shipped.h5", tmp_path / "s0.h5"])
 
 
 def _shard(cli, toy, seeds, *extra):
