@@ -60,7 +60,8 @@ def executor_options(f: Any) -> Any:
         type=click.Choice(["local", "dask"]),
         default="local",
         show_default=True,
-        help="Where jobs run: local processes (--workers), or Dask distributed (needs "
+        help="Where jobs run: this machine (compare and search: --workers processes), or Dask "
+        "distributed (needs "
         "pip install 'spdbench[dask]'); results do not depend on it.",
     )(f)
 
@@ -656,7 +657,10 @@ def groundtruth() -> None:
     "--data",
     "data_path",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder with MNIST-format IDX files [default: search the usual places].",
+    help="Folder with MNIST-format IDX files [default: the first that holds them of "
+    "/usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist), "
+    "/usr/share/datasets/mnist, ~/.cache/spdbench/{mnist,fashion-mnist}, "
+    "./data/{mnist,fashion-mnist}].",
 )
 @click.option(
     "--dataset-name",
@@ -705,7 +709,8 @@ def groundtruth() -> None:
     "--shard-size",
     type=int,
     help="Train the seeds in groups of K, one job per group (on --executor dask, in parallel), "
-    "writing each group's shard file into a shards/ folder beside OUT, then merge them; a rerun "
+    "writing each group's shard file into a shards/ folder beside OUT (beside OUT itself for "
+    "--seeds A:B), then merge them; a rerun "
     "skips groups already written [default with --executor dask: 1].",
 )
 @executor_options
@@ -885,8 +890,17 @@ def groundtruth_merge(shards: tuple[Path, ...], out: Path | None) -> None:
 
 
 def _registered(path: Path, record: Any, what: str) -> None:
+    from spdbench.oracles.catalog import read_catalog_file, shipped_dir
+
     console.print(f"wrote {path} ({record.bytes / 1e6:.1f} MB): {what}")
     console.print(f"registered {record.name!r} in {path.parent / 'catalog.json'}")
+    shipped = read_catalog_file(shipped_dir(), "shipped")
+    if record.name in shipped and path.parent.resolve() != shipped_dir().resolve():
+        console.print(
+            f"[yellow]note:[/] this {record.name!r} now takes the place of the shipped one in "
+            "every command (yours come first); give a run its own name with --benchmark, or "
+            f"delete {path} and its catalog entry to use the shipped one again"
+        )
 
 
 @cli.group()

@@ -119,6 +119,18 @@ def test_cli_shards_merge_into_a_registered_benchmark(cli, tmp_path, toy, monkey
     assert whole.content_checksum() == merged.content_checksum()
 
 
+def test_a_run_named_as_a_shipped_benchmark_says_it_takes_its_place(
+    cli, tmp_path, toy, monkeypatch
+):
+    monkeypatch.setenv("SPDBENCH_DATA", str(tmp_path / "data"))
+    r = cli("groundtruth", "sigmoid-slope", "--data", str(toy), *TINY, "--seeds", "1",
+            "--benchmark", "sigmoid-slope-fashion-mnist")  # fmt: skip
+    assert r.code == 0, r.err
+    assert "takes the place of the shipped one" in " ".join(r.out.split())
+    r = cli("groundtruth", "sigmoid-slope", "--data", str(toy), *TINY, "--seeds", "1")
+    assert r.code == 0 and "takes the place" not in r.out
+
+
 @pytest.mark.parametrize(
     ("second", "message"),
     [

@@ -141,7 +141,7 @@ class PetriDish(Predictor):
     @classmethod
     def requirements(cls) -> list[str]:
         return [
-            "a space with motif-networks (sigmoid-slope, nb201, nb101)",
+            "a space with motif-networks (sigmoid-slope, nb201, nb101, nas-bench-nlp-cells)",
             *super().requirements(),
         ]
 

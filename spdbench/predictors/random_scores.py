@@ -14,6 +14,7 @@ class RandomPredictor(Predictor):
     name = "random"
     family = "baseline"
     description = "random scores from a seeded generator (the floor to beat)"
+    uses_train_scores = False  # so its set-up costs no ground truth
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
