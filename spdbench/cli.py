@@ -143,7 +143,10 @@ def executor_options(f: Any) -> Any:
     "--config",
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="TOML file with any of the options above (command-line options win).",
+    help="TOML file ([compare] table) with any of the options above (command-line options "
+    "win), and hyperparameters in named variants: [compare.variants.NAME] (predictor = a "
+    "registered predictor; list NAME in predictors). Exit codes: 2 bad input, 4 some jobs "
+    "failed (the others are stored).",
 )
 @click.pass_context
 def compare(
