@@ -35,7 +35,7 @@ def test_catalog_checksums_and_capabilities_match_the_files():
 def test_sigmoid_slope_ground_truth(monkeypatch):
     oracle = load_oracle("sigmoid-slope-fashion-mnist")
     runs = oracle.runs
-    assert runs.metrics["valid_acc"].shape == (41, 5, 20)
+    assert runs.metrics["valid_acc"].shape == (41, 8, 50)  # 8 of the paper's 20 seeds so far
     assert runs.provenance["dataset"] == "fashion-mnist"
     assert set(runs.provenance["dataset_files"]) == {
         "train_images",
@@ -45,9 +45,9 @@ def test_sigmoid_slope_ground_truth(monkeypatch):
     }
     slopes = oracle.enumerate()
     acc = oracle.query(slopes, charge=False).metrics["valid_acc"]
-    assert slopes[np.argmax(acc), 0] == 0.36  # the peak the README reports
+    assert slopes[np.argmax(acc), 0] == 0.31  # the peak the README reports
     assert acc[0] < 15  # slope 0.01 stays near chance
-    curve = oracle.query([[0.36]], curves=True, charge=False).curves["train_loss"][0]
+    curve = oracle.query([[0.31]], curves=True, charge=False).curves["train_loss"][0]
     assert curve[-1] < curve[0]
     assert (oracle.query(slopes, charge=False).cost > 0).all()
 
