@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
@@ -52,9 +53,42 @@ def conv3x3(x: torch.Tensor, weight: torch.Tensor, h: int, w: int) -> torch.Tens
     return torch.bmm(weight, unfold(x, h, w)).view(n, -1, s, p)
 
 
-def avg_pool3x3(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """3x3 average pooling of (..., P) maps, as one matmul."""
-    return torch.matmul(x, _pool_matrix(h, w).to(x))
+NO_TAP = 9  # index of the zero appended to every 3x3 kernel by `conv3x3_matrices`
+
+
+@functools.cache
+def _dense_index(c_out: int, c_in: int, size: int) -> torch.Tensor:
+    """(c_out*P, c_in*P) indices into kernels (c_out, c_in, 10) flattened (9 taps + a zero):
+    entry (co*P + p, ci*P + q) is the tap of `_shift_matrix` that carries input pixel q to
+    output pixel p of a 3x3 'same' convolution, or the zero."""
+    p = size * size
+    shift = _shift_matrix(size, size).view(p, 9, p)  # (input q, tap, output p)
+    tap = torch.where(shift.sum(dim=1) > 0, shift.argmax(dim=1), NO_TAP).T.contiguous()
+    co = torch.arange(c_out).view(c_out, 1, 1, 1)
+    ci = torch.arange(c_in).view(1, 1, c_in, 1)
+    index = (co * c_in + ci) * (NO_TAP + 1) + tap.view(1, p, 1, p)  # tap: (output, input)
+    return index.reshape(c_out * p, c_in * p)
+
+
+def conv3x3_matrices(kernels: torch.Tensor, size: int) -> torch.Tensor:
+    """Per-network 3x3 'same' convolutions of size x size maps as dense matrices, gathered
+    from their kernels: (N, Co, Ci, 9) -> K (N, Co*P, Ci*P), acting on (N, Ci*P, S) maps
+    (channel-major features). On tiny images this beats im2col: no patch copy per step."""
+    n, c_out, c_in, _ = kernels.shape
+    index = _dense_index(c_out, c_in, size).to(kernels.device)
+    flat = F.pad(kernels, (0, 1)).reshape(n, -1)
+    return torch.index_select(flat, 1, index.view(-1)).view(n, *index.shape)
+
+
+def networks_by_op(ops: np.ndarray, codes: tuple[int, ...], device: torch.device) -> list:
+    """For each column of `ops` (N, K), the indices of the networks whose op there is each of
+    `codes`: [(idx of codes[0], idx of codes[1], ...) per column], so an op runs only for its
+    networks (gathered by index, added back with index_add)."""
+    ops = torch.as_tensor(np.asarray(ops))
+    return [
+        tuple(torch.nonzero(ops[:, k] == code).view(-1).to(device) for code in codes)
+        for k in range(ops.shape[1])
+    ]
 
 
 def batch_norm(x: torch.Tensor) -> torch.Tensor:

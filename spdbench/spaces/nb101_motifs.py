@@ -176,14 +176,7 @@ class NB101MotifNetworks(MotifNetworks):
     def _op_groups(self, device: torch.device) -> list[tuple[torch.Tensor, ...]]:
         """Per interior node: the networks whose op there is conv3x3, conv1x1, maxpool."""
         if self._group_cache is None or self._group_cache[0] != device:
-            ops = torch.as_tensor(self.cells[:, N_BITS:])
-            groups = [
-                tuple(
-                    torch.nonzero(ops[:, t] == op).view(-1).to(device)
-                    for op in (CONV3, CONV1, POOL)
-                )
-                for t in range(INTERIOR)
-            ]
+            groups = cell_ops.networks_by_op(self.cells[:, N_BITS:], (CONV3, CONV1, POOL), device)
             self._group_cache = (device, groups)
         return self._group_cache[1]
 

@@ -29,7 +29,6 @@ no network reads another's activations or parameters.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 
 import numpy as np
@@ -44,34 +43,6 @@ from spdbench.spaces.nb201 import EDGES, OPS
 SKIP, CONV1, CONV3, POOL = (OPS.index(op) for op in OPS[1:])
 IN_CHANNELS = 3
 OUT_EDGES = tuple(tuple(e for e, (src, _) in enumerate(EDGES) if src == i) for i in range(3))
-NO_TAP = 9  # index of the zero appended to every 3x3 kernel
-
-
-@functools.cache
-def _dense_index(c_out: int, c_in: int, size: int) -> torch.Tensor:
-    """(c_out*P, c_in*P) indices into kernels (c_out, c_in, 10) flattened (9 taps + a zero):
-    entry (co*P + p, ci*P + q) is the tap that carries input pixel q to output pixel p of a
-    3x3 'same' convolution, or the zero, so gathering gives the convolution's matrix K."""
-    p = size * size
-    tap = torch.full((p, p), NO_TAP, dtype=torch.long)  # (output p, input q)
-    for y in range(size):
-        for x in range(size):
-            for dy in (-1, 0, 1):
-                for dx in (-1, 0, 1):
-                    if 0 <= y + dy < size and 0 <= x + dx < size:
-                        tap[y * size + x, (y + dy) * size + x + dx] = (dy + 1) * 3 + dx + 1
-    co = torch.arange(c_out).view(c_out, 1, 1, 1)
-    ci = torch.arange(c_in).view(1, 1, c_in, 1)
-    index = (co * c_in + ci) * (NO_TAP + 1) + tap.view(1, p, 1, p)
-    return index.reshape(c_out * p, c_in * p)
-
-
-def _dense(kernels: torch.Tensor, size: int) -> torch.Tensor:
-    """Kernels (N, Co, Ci, 9) -> the convolutions' matrices K (N, Co*P, Ci*P)."""
-    n, c_out, c_in, _ = kernels.shape
-    index = _dense_index(c_out, c_in, size).to(kernels.device)
-    flat = F.pad(kernels, (0, 1)).reshape(n, -1)
-    return torch.index_select(flat, 1, index.view(-1)).view(n, *index.shape)
 
 
 def _bn(y: torch.Tensor, channels: int) -> torch.Tensor:
@@ -128,11 +99,7 @@ class NB201MotifNetworks(MotifNetworks):
         if self._cache is None or self._cache[0] != key:
             n, edges = self.n_networks, len(EDGES)
             skip, pool = ((self.cells == op).view(n, edges, 1, 1).to(like) for op in (SKIP, POOL))
-            convs = [
-                tuple(torch.nonzero(self.cells[:, e] == op).view(-1).to(like.device)
-                      for op in (CONV1, CONV3))
-                for e in range(edges)
-            ]  # fmt: skip
+            convs = cell_ops.networks_by_op(self.cells.numpy(), (CONV1, CONV3), like.device)
             self._cache = (key, (skip, pool, convs))
         return self._cache[1]
 
@@ -148,7 +115,7 @@ class NB201MotifNetworks(MotifNetworks):
         stem, kernels, head_w, head_b = torch.split(theta, self._sizes, dim=1)
         kernels = kernels.view(n, len(EDGES), c, c, 9)
         # the stem reads the shared synthetic images: one (N*CP, 3P) x (3P, S) product
-        stem_k = _dense(stem.view(n, c, IN_CHANNELS, 9), size)
+        stem_k = cell_ops.conv3x3_matrices(stem.view(n, c, IN_CHANNELS, 9), size)
         h = _bn(torch.matmul(stem_k, x.reshape(s, -1).T), c)
         incoming: dict[int, list[torch.Tensor]] = {1: [], 2: [], 3: []}
         for i in range(3):
@@ -175,7 +142,7 @@ class NB201MotifNetworks(MotifNetworks):
             one, three = convs[e]
             edge = skip[:, e] * h + pool[:, e] * pooled
             if len(three):
-                kmat = _dense(kernels[three, e], self.image_size)  # (n3, CP, CP)
+                kmat = cell_ops.conv3x3_matrices(kernels[three, e], self.image_size)  # (n3, CP, CP)
                 y = _bn(torch.bmm(kmat, a[three]), c)
                 edge = edge.index_add(0, three, y)
             if len(one):  # a 1x1 convolution mixes channels pixel by pixel
