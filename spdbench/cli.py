@@ -238,7 +238,10 @@ def _print_summary(summary: Any, config: Any) -> None:
         "init s",
         "query s/arch",
     ):
-        table.add_column(col, justify="left" if col == "predictor" else "right", no_wrap=True)
+        if col == "predictor":  # long variant labels fold onto a second line, never cut
+            table.add_column(col, overflow="fold")
+        else:
+            table.add_column(col, justify="right", no_wrap=True)
 
     def fmt(row: Any, m: str, spec: str = ".3f") -> str:
         return f"{row[m]:{spec}}±{row[m + '_ci']:{spec}}"
@@ -417,9 +420,7 @@ def predictors_list() -> None:
             groups.setdefault("other", []).append(row)
             continue
         cls = plugins.load("predictor", info.name)
-        name = f"{info.name}:<dotted.path>" if info.name == "sklearn" else info.name
-        if name.endswith("-k"):  # fidelity-k is listed as `fidelity-12` (k = 12)
-            name = f"{name[:-2]}-<k>"
+        name = plugins.usage_name("predictor", info.name)
         requirements = getattr(cls, "requirements", lambda: [])()
         row = tuple(
             escape(v)
@@ -541,7 +542,10 @@ def search(
         f"{plan.config.workers_sim} simulated worker(s)"
     )
     for col in ("searcher", "mean ± std", "95% bootstrap", "regret", "evals", "sim s", "wall s"):
-        table.add_column(col, justify="left" if col == "searcher" else "right", no_wrap=True)
+        if col == "searcher":
+            table.add_column(col, overflow="fold")
+        else:
+            table.add_column(col, justify="right", no_wrap=True)
     for _, r in summary.iterrows():
         table.add_row(
             escape(r["searcher"]),  # petri-ga[knn] is not markup
@@ -622,8 +626,9 @@ def figures_search(
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("reports"),
+    default=Path("results/figures"),
     show_default=True,
+    help="Folder for BENCHMARK.png and BENCHMARK.md (the shipped ones: --out reports).",
 )
 def figures_groundtruth_curve(
     benchmark: str, metric: str | None, fidelity: int | None, out: Path

@@ -53,11 +53,21 @@ def names(kind: str) -> list[str]:
     return sorted(_entry_points(kind))
 
 
+def usage_name(kind: str, name: str) -> str:
+    """How a user types a plugin's name: a predictor named `...-k` takes a number in place of
+    the k (`fidelity-<k>`, e.g. fidelity-12), `sklearn` takes a class (`sklearn:<dotted.path>`)."""
+    if kind == "predictor" and name == "sklearn":
+        return f"{name}:<dotted.path>"
+    if kind == "predictor" and name.endswith("-k"):
+        return f"{name[:-2]}-<k>"
+    return name
+
+
 def load(kind: str, name: str) -> Any:
     """The class (or factory) registered under `name`; a clear error if it is unknown."""
     eps = _entry_points(kind)
     if name not in eps:
-        valid = ", ".join(sorted(eps)) or "(none installed)"
+        valid = ", ".join(usage_name(kind, n) for n in sorted(eps)) or "(none installed)"
         raise UnknownNameError(
             f"unknown {kind} {name!r}; installed: {valid} (see `spdbench {kind}s list`)"
         )

@@ -35,7 +35,9 @@ def _one_line_error(r, *fragments):
 
 def test_unknown_predictor_lists_valid_names(cli, tmp_path):
     r = cli("compare", "-b", "synthetic-slope", "-p", "knn,oracle9000", "--out", str(tmp_path))
-    _one_line_error(r, "unknown predictor 'oracle9000'", "knn", "random")
+    _one_line_error(
+        r, "unknown predictor 'oracle9000'", "knn", "fidelity-<k>", "sklearn:<dotted.path>"
+    )
 
 
 def test_unknown_benchmark_lists_valid_names(cli, data_dir):

@@ -318,7 +318,7 @@ def test_a_failing_searcher_fails_alone_and_nothing_stored_is_lost(cli, tmp_path
     status = rows.groupby("searcher")["status"].agg(set).to_dict()
     assert status == {"random": {"ok"}, "raises": {"failed"}, "outside": {"failed"}}
     assert "2 of 6 runs already done" in r.err  # random's runs were kept, not redone
-    assert (out / "README.md").read_text().count("failed") >= 1
+    assert (out / "report.md").read_text().count("failed") >= 1
 
 
 def test_search_on_an_infinite_space_reports_without_regret(cli, tmp_path):
@@ -326,7 +326,7 @@ def test_search_on_an_infinite_space_reports_without_regret(cli, tmp_path):
     r = cli("search", "-b", "synthetic-slope", "-s", "random,regularized-evolution",
             "--seeds", "2", "--budget", "10evals", "--out", str(out))  # fmt: skip
     assert r.code == 0, r.err
-    md = (out / "README.md").read_text()
+    md = (out / "report.md").read_text()
     assert "by_time.png" in md and "regret.png" not in md
 
 

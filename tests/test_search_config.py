@@ -84,7 +84,7 @@ def test_variants_run_end_to_end_with_their_settings(data_dir, cli, tmp_path, mo
     assert params["ga-small[knn-1]"]["predictor_params"] == {"k": 1}
     assert params["ga-small[knn]"]["predictor_params"] is None
     assert set(SpyKNN.fitted_k) == {1, 3}  # the predictor was built with k = 1 (and the default)
-    assert "ga-small[knn-1]" in (out / "README.md").read_text()
+    assert "ga-small[knn-1]" in (out / "report.md").read_text()
 
     # changing a predictor variant's setting reruns only the runs that use it
     config.write_text(config.read_text().replace("k = 1", "k = 2"))

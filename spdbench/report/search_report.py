@@ -206,7 +206,7 @@ def write_search_report(
     ]
     if command:
         lines += ["Regenerate this report from the stored results:", "", f"    {command}", ""]
-    md = out / "README.md"
+    md = out / "report.md"
     with atomic_path(md) as tmp:
         tmp.write_text("\n".join(lines))
     return md
