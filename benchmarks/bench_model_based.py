@@ -45,7 +45,7 @@ def main() -> None:
     oracle = load_oracle(args.benchmark)
     every = oracle.enumerate()
     metric = oracle.default_metric
-    truth = oracle.metric().sign * oracle.scores(every, metric, charge=False)
+    truth = oracle.metric().sign * oracle.scores(every, metric)
     with torch_threads(1):
         warm_up_torch()
         print(f"{args.benchmark}: n = {args.n} train, {len(every) - args.n:,} test cells")

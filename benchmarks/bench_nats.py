@@ -48,7 +48,7 @@ def main() -> None:
         index = rng.integers(0, n, 1_000_000)
         archs = oracle.space.parse([api.arch(i) for i in range(n)])[index]
         t0 = time.perf_counter()
-        q = oracle.query(archs, seed=777, charge=False)
+        q = oracle.query(archs, seed=777)
         ours = len(index) / (time.perf_counter() - t0)
         part = index[:20_000]
         t0 = time.perf_counter()

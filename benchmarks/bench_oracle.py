@@ -37,16 +37,16 @@ def main() -> None:
         archs = oracle.sample(1_000_000, np.random.default_rng(0), unique=False)
         every = oracle.enumerate()
         for seed in (None, int(oracle.seeds[0])):
-            oracle.query(archs[:10], seed=seed, charge=False)  # lazy per-epoch tables
+            oracle.query(archs[:10], seed=seed)  # lazy per-epoch tables
             best = np.inf
             for _ in range(3):
                 t0 = time.perf_counter()
-                oracle.query(archs, seed=seed, charge=False)
+                oracle.query(archs, seed=seed)
                 best = min(best, time.perf_counter() - t0)
             vec = len(archs) / best
             # Baseline: a dict from architecture text to (all final metrics, cost), one lookup per
             # architecture, starting from the same genotype array (so making the keys is timed).
-            r = oracle.query(every, seed=seed, charge=False)
+            r = oracle.query(every, seed=seed)
             rows = zip(*r.metrics.values(), r.cost, strict=True)
             table = dict(zip(oracle.space.format(every), rows, strict=True))
             part = archs[:100_000]
@@ -68,9 +68,7 @@ def _numpy_limit(oracle, every: np.ndarray, archs: np.ndarray, seed: int | None)
     if space.dense_index(every[:1]) is None:
         return None
     values = np.empty(space.size)
-    values[space.dense_index(every)] = oracle.query(every, seed=seed, charge=False).metrics[
-        oracle.default_metric
-    ]
+    values[space.dense_index(every)] = oracle.query(every, seed=seed).metrics[oracle.default_metric]
     best = np.inf
     for _ in range(3):
         t0 = time.perf_counter()

@@ -50,11 +50,11 @@ def main() -> None:
     pool = oracle.enumerate()
     n = len(pool)
     t0 = time.perf_counter()
-    oracle.query(pool, 12, charge=False)
+    oracle.query(pool, 12)
     vectorized = n / (time.perf_counter() - t0)
     t0 = time.perf_counter()
     for i in range(2000):
-        oracle.query(pool[i : i + 1], 12, charge=False)
+        oracle.query(pool[i : i + 1], 12)
     single = 2000 / (time.perf_counter() - t0)
     open_loop = rate(oracle, RandomSearch, n)
     event_loop = rate(oracle, EventLoopRandom, 5000)

@@ -26,7 +26,7 @@ def export(path: str) -> None:
 
     o = load_oracle("nb201-cifar10")
     pool = o.enumerate()
-    q12, q200 = o.query(pool, 12, charge=False), o.query(pool, 200, charge=False)
+    q12, q200 = o.query(pool, 12), o.query(pool, 200)
     df = pd.DataFrame(pool, columns=[f"x{i}" for i in range(6)])
     df["valid_acc"], df["cost"] = q12.metrics["valid_acc"], q12.cost
     df["test_acc"] = q200.metrics["test_acc"]

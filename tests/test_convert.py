@@ -26,10 +26,10 @@ def test_nb201_conversion_reproduces_every_source_number(nb201_source, tmp_path)
     archs = truth["archs"]
     assert np.array_equal(oracle.runs.archs, archs)  # NATS order kept
     val200, test200 = truth["cifar100-200"]
-    q200 = oracle.query(archs, 200, charge=False)
+    q200 = oracle.query(archs, 200)
     assert np.array_equal(q200.metrics["valid_acc"], val200)
     assert np.array_equal(q200.metrics["test_acc"], test200)
-    q12 = oracle.query(archs, 12, charge=False)
+    q12 = oracle.query(archs, 12)
     assert np.array_equal(q12.metrics["valid_acc"], truth["12"]["cifar100-val"])
     assert np.array_equal(q12.metrics["test_acc"], truth["12"]["cifar100-test"])
     # single runs: 100 - recorded loss, in file order, NaN for cells with 2 runs
@@ -80,9 +80,9 @@ def test_macro_conversion_and_equivalent_networks(tmp_path):
     runs = Catalog().build("nas-bench-macro", root, verify=False)
     oracle = CachedRunsOracle(runs)
     keys = ["02012100", "22222222", "10201020"]
-    q = oracle.query(oracle.space.parse(keys), charge=False)
+    q = oracle.query(oracle.space.parse(keys))
     assert q.metrics["test_acc"].tolist() == [blob[k]["mean_acc"] for k in keys]
-    one = oracle.query(oracle.space.parse(keys), seed=2, charge=False)
+    one = oracle.query(oracle.space.parse(keys), seed=2)
     assert one.metrics["test_acc"].tolist() == [blob[k]["test_acc"][2] for k in keys]
     # 10201020 trains as 10210020: same class, same numbers
     a, b = oracle.space.parse(["10201020", "10210020"])

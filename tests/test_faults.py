@@ -180,7 +180,7 @@ def test_flipped_bits_in_cached_runs_error_clearly_or_change_nothing(runs_file):
     from spdbench.oracles.cached_runs import CachedRunsOracle
 
     def seen(oracle):
-        q = oracle.query(oracle.enumerate(), charge=False)
+        q = oracle.query(oracle.enumerate())
         return (
             {k: v.tolist() for k, v in q.metrics.items()},
             q.cost.tolist(),

@@ -54,10 +54,10 @@ def test_sotl_sums_train_losses_and_charges_the_partial_training():
     oracle = SyntheticSlopeOracle(n_seeds=2, n_epochs=10)
     train, scores, test, context = _context(SoTL, oracle, query=4)
     predictor = SoTL().fit(train, scores, context)
-    before = oracle.clock.seconds
+    before = context.oracle.clock.seconds
     got = predictor.predict(test, context)
-    spent = oracle.clock.seconds - before
-    expected = oracle.query(test, 4, curves=True, charge=False)
+    spent = context.oracle.clock.seconds - before
+    expected = oracle.query(test, 4, curves=True)
     assert spent == pytest.approx(expected.cost.sum())
     np.testing.assert_allclose(got, -expected.curves["train_loss"].sum(axis=1))
     last = SoTLE().fit(train, scores, context).predict(test, context)
@@ -101,7 +101,7 @@ def test_lce_learns_weights_from_training_curves():
     assert sum(lce.weights_.values()) == pytest.approx(1.0)
     best = CurveExtrapolation(combine="best").fit(train, scores, context)
     assert sorted(best.weights_.values()) == [0.0, 0.0, 1.0]
-    truth = oracle.scores(test, fidelity=20, charge=False)
+    truth = oracle.scores(test, fidelity=20)
     for p in (lce, best, CurveExtrapolation(combine="fit").fit(train, scores, context)):
         pred = p.predict(test, context)
         assert np.corrcoef(pred, truth)[0, 1] > 0.5

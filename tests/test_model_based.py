@@ -74,7 +74,7 @@ def _fit_predict(name: str, n: int, seed: int, benchmark: str = "nb201-cifar10",
     archs = oracle.sample(n + 300, rng, unique=True)
     train, test = archs[:n], archs[n:]
     metric = oracle.default_metric
-    y = oracle.metric().sign * oracle.scores(archs, metric, charge=False)
+    y = oracle.metric().sign * oracle.scores(archs, metric)
     cls, kwargs = resolve(name, FAST.get(name.split(":")[0], {}) | params)
     pred = cls(**kwargs, seed=seed).fit(train, y[:n], Context(oracle.space)).predict(test)
     return pred, y[n:]
@@ -105,7 +105,7 @@ def test_learns_on_nb201(name):
 def test_gp_fits_its_kernel_hyperparameters():
     oracle = _oracle("nb201-cifar10")
     archs = oracle.sample(60, np.random.default_rng(0), unique=True)
-    y = oracle.scores(archs, oracle.default_metric, charge=False)
+    y = oracle.scores(archs, oracle.default_metric)
     gp = plugins.load("predictor", "gp")(restarts=0).fit(archs, y, Context(oracle.space))
     assert gp.model_.kernel_ != gp.model_.kernel  # optimised, not the starting point
 
@@ -121,7 +121,7 @@ def test_sklearn_wrapper_passes_params_and_seed():
     }
     oracle = _oracle("nb201-cifar10")
     archs = oracle.sample(30, np.random.default_rng(0), unique=True)
-    y = oracle.scores(archs, oracle.default_metric, charge=False)
+    y = oracle.scores(archs, oracle.default_metric)
     p = cls(**kwargs, seed=5).fit(archs, y, Context(oracle.space))
     assert p.model_.n_estimators == 7 and p.model_.random_state == 5
     assert p.encoding_ == "path"

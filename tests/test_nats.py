@@ -29,7 +29,7 @@ def test_every_seed_and_epoch_equals_the_nats_bench_api(tss, dataset):
         for seed in api.query_meta_info_by_index(i, "200").get_dataset_seeds(dataset):
             for iepoch in (0, 49, 199):
                 want = api.get_more_info(i, dataset, iepoch=iepoch, hp="200", is_random=seed)
-                q = oracle.query(archs[i : i + 1], fidelity=iepoch + 1, seed=seed, charge=False)
+                q = oracle.query(archs[i : i + 1], fidelity=iepoch + 1, seed=seed)
                 for ours, theirs in (("valid_acc", "valid-accuracy"), ("test_loss", "test-loss")):
                     assert q.metrics[ours][0] == want[theirs]
                 assert q.metrics["train_acc"][0] == want["train-accuracy"]
@@ -37,7 +37,7 @@ def test_every_seed_and_epoch_equals_the_nats_bench_api(tss, dataset):
     # arch 0 has no run of seed 999: NaN, and it is not among its recorded runs
     assert oracle.recorded_runs(archs[:1], "valid_acc").tolist() == [[True, True, False]]
     # ... and it costs the mean of the recorded runs
-    cost = [oracle.query(archs[:1], seed=s, charge=False).cost[0] for s in (777, 888, 999)]
+    cost = [oracle.query(archs[:1], seed=s).cost[0] for s in (777, 888, 999)]
     assert cost[2] == pytest.approx((cost[0] + cost[1]) / 2, rel=1e-12)
     costs = api.get_cost_info(3, dataset, hp="200")
     assert oracle.arch_info(archs[3:4], "params")[0] == costs["params"]
@@ -52,7 +52,7 @@ def test_short_schedule_and_isomorphism_classes(tss):
     assert oracle.epochs.tolist() == list(range(1, 13)) and oracle.seeds.tolist() == [111]
     archs = oracle.space.parse([api.arch(i) for i in range(len(api))])
     want = api.get_more_info(2, "cifar100", hp="12", is_random=111)["valid-accuracy"]
-    assert oracle.query(archs[2:3], charge=False).metrics["valid_acc"][0] == want
+    assert oracle.query(archs[2:3]).metrics["valid_acc"][0] == want
     classes = oracle.arch_info(archs, "iso_class")
     unique = [api.get_unique_str(i) for i in range(len(api))]
     for a in range(len(api)):

@@ -128,7 +128,7 @@ def test_subset_conversion_from_the_naslib_layout(tmp_path):
         json.dumps({"nasbench101": {"cifar10": entries}})
     )
     oracle = CachedRunsOracle(Catalog().build("nb101-subset", tmp_path, verify=False))
-    q = oracle.query(cells, charge=False)
+    q = oracle.query(cells)
     assert q.metrics["valid_acc"].tolist() == [(89.5 + 90.0) / 2, 91.0, 92.0, 93.0, 94.0]
     assert oracle.recorded_runs(cells, "valid_acc").sum(axis=1).tolist() == [2, 1, 1, 1, 1]
     assert oracle.arch_info(cells, "naslib_entries").tolist() == [2, 1, 1, 1, 1]

@@ -45,12 +45,12 @@ def test_full_file_converts_every_run_exactly(tmp_path):
     cells = np.stack([_padded(np.array(a), ops) for a, ops in NB101_CELLS])
     assert oracle.size == 3
     for (c, budget, repeat), (train, valid, test, time) in written.items():
-        q = oracle.query(cells[c : c + 1], fidelity=budget, seed=repeat, charge=False)
+        q = oracle.query(cells[c : c + 1], fidelity=budget, seed=repeat)
         assert q.metrics["train_acc"][0] == train
         assert q.metrics["valid_acc"][0] == valid and q.metrics["test_acc"][0] == test
         assert q.cost[0] == pytest.approx(time, rel=1e-12)  # cost to a budget = its run's time
     assert oracle.arch_info(cells, "params").tolist() == [1000, 1001, 1002]
-    mean = oracle.query(cells, fidelity=108, charge=False).metrics["valid_acc"]
+    mean = oracle.query(cells, fidelity=108).metrics["valid_acc"]
     expect = [np.mean([written[c, 108, r][1] for r in range(3)]) for c in range(3)]
     assert np.allclose(mean, expect, rtol=0, atol=1e-15)
 
@@ -65,7 +65,7 @@ def test_any_spec_of_a_recorded_network_finds_it(tmp_path):
     a = np.zeros((7, 7), dtype=np.int64)
     a[0, 4] = a[4, 6] = a[0, 6] = a[0, 2] = 1
     spec = np.concatenate([a[np.triu_indices(7, k=1)], [1, 0, 1, 2, 0]])
-    q = oracle.query(np.stack([stored, spec]), seed=0, charge=False).metrics["valid_acc"]
+    q = oracle.query(np.stack([stored, spec]), seed=0).metrics["valid_acc"]
     assert q[0] == q[1]
 
 

@@ -62,16 +62,16 @@ def test_curves_costs_and_runs_reproduce_the_logs(nlp_source):
     oracle = CachedRunsOracle(Catalog().build("nas-bench-nlp-wt2", root, verify=False))
     cells = oracle.enumerate()
     assert oracle.space.format(cells) == ["nlp-7", "nlp-8", "nlp-10"]  # diverged cell 9 left out
-    q = oracle.query(oracle.space.parse(["nlp-7"]), 50, seed=0, curves=True, charge=False)
+    q = oracle.query(oracle.space.parse(["nlp-7"]), 50, seed=0, curves=True)
     assert np.array_equal(q.curves["valid_loss"][0], logs[0]["val_losses"])
     assert q.cost[0] == pytest.approx(sum(logs[0]["wall_times"]))
-    q10 = oracle.query(oracle.space.parse(["nlp-7"]), 10, seed=0, charge=False)
+    q10 = oracle.query(oracle.space.parse(["nlp-7"]), 10, seed=0)
     assert q10.cost[0] == pytest.approx(sum(logs[0]["wall_times"][:10]))
     # cell 8 trained twice: two runs, the seed mean averages them
     eight = oracle.space.parse(["nlp-8"])
     both = oracle.recorded_runs(eight, "valid_loss", 50)
     assert both.tolist() == [[True, True]]
-    mean = oracle.query(eight, charge=False).metrics["test_loss"][0]
+    mean = oracle.query(eight).metrics["test_loss"][0]
     assert mean == pytest.approx((logs[1]["test_losses"][-1] + logs[2]["test_losses"][-1]) / 2)
     assert oracle.recorded_runs(cells, "valid_loss", 50).sum() == 4
 

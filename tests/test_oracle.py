@@ -11,6 +11,7 @@ from spdbench.errors import (
 )
 from spdbench.oracles.cached_runs import CachedRunsOracle, read_cached_runs, write_cached_runs
 from spdbench.oracles.synthetic import SyntheticSlopeOracle, true_accuracy
+from spdbench.simulation.charged import ChargedOracle
 from spdbench.simulation.clock import SimulatedClock
 
 from .conftest import SLOPES
@@ -30,19 +31,26 @@ def test_round_trip_write_read_query(runs_file, synthetic):
             np.testing.assert_allclose(got.cost, want.cost)
 
 
-def test_cost_is_cumulative_training_time_and_charged(runs_file):
-    oracle = CachedRunsOracle.from_file(runs_file)
-    runs = oracle.runs
+def test_cost_is_cumulative_training_time_and_charged_by_the_charged_oracle(runs_file):
+    raw = CachedRunsOracle.from_file(runs_file)
+    oracle = ChargedOracle(raw)
+    runs = raw.runs
     r = oracle.query([[0.51]], fidelity=4, seed=1)
     row = int(np.flatnonzero(np.isclose(runs.archs[:, 0], 0.51))[0])
     col = int(np.flatnonzero(runs.seeds == 1)[0])
     assert r.cost[0] == pytest.approx(runs.train_time[row, col, :4].sum())
     assert oracle.clock.seconds == pytest.approx(r.cost[0]) and oracle.clock.evaluations == 1
-    oracle.query([[0.51], [0.61]], fidelity=10)
+    scores = oracle.scores([[0.51], [0.61]], fidelity=10)
     assert oracle.clock.evaluations == 3
+    np.testing.assert_array_equal(scores, raw.scores([[0.51], [0.61]], fidelity=10))
     before = oracle.clock.seconds
     oracle.query([[0.51]], charge=False)
-    assert oracle.clock.seconds == before
+    raw.query([[0.51]])  # a plain oracle query is free
+    assert oracle.clock.seconds == before and oracle.clock.evaluations == 3
+    # it answers for the oracle, and a second wrap shares nothing but the oracle
+    assert oracle.space is raw.space and oracle.epochs is raw.epochs
+    again = ChargedOracle(oracle)
+    assert again.oracle is raw and again.clock.seconds == 0
 
 
 def test_seed_none_averages_seeds_and_per_arch_seeds(runs_file):

@@ -153,9 +153,11 @@ def test_only_predictors_that_declare_it_get_the_oracle():
     from spdbench.predictors.asha import ASHA
 
     oracle = SyntheticSlopeOracle(n_seeds=2, n_epochs=4)
-    gt = oracle.query([[0.5], [0.9]], curves=True, charge=False)
+    gt = oracle.query([[0.5], [0.9]], curves=True)
     assert Context.for_predictor(KNNPredictor, oracle, "valid_acc", gt).oracle is None
-    assert Context.for_predictor(ASHA, oracle, "valid_acc", gt).oracle is oracle
+    charged = Context.for_predictor(ASHA, oracle, "valid_acc", gt).oracle
+    assert charged.oracle is oracle and charged.clock.seconds == 0  # behind a clock of its own
+    assert Context.for_predictor(ASHA, oracle, "valid_acc", gt).oracle.clock is not charged.clock
 
 
 def test_low_fidelity_replays_the_short_run_and_pays_for_it():
@@ -166,13 +168,11 @@ def test_low_fidelity_replays_the_short_run_and_pays_for_it():
     ctx = Context(space=oracle.space, oracle=oracle, metric="valid_acc", fidelity=200)
     p = LowFidelity().fit(archs[:2], [1.0, 2.0], ctx)
     assert p.epoch_ == 12
-    before = oracle.clock.seconds
+    before = ctx.oracle.clock.seconds
     predicted = p.predict(archs, ctx)
-    np.testing.assert_array_equal(
-        predicted, oracle.scores(archs, "valid_acc", fidelity=12, charge=False)
-    )
-    charged = oracle.query(archs, fidelity=12, charge=False).cost.sum()
-    assert oracle.clock.seconds - before == pytest.approx(charged) and charged > 0
+    np.testing.assert_array_equal(predicted, oracle.scores(archs, "valid_acc", fidelity=12))
+    charged = oracle.query(archs, fidelity=12).cost.sum()
+    assert ctx.oracle.clock.seconds - before == pytest.approx(charged) and charged > 0
     with pytest.raises(Exception, match="records no epoch below 12"):
         LowFidelity().fit(
             archs[:2], [1.0, 2.0], Context(space=oracle.space, oracle=oracle, fidelity=12)

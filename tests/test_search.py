@@ -79,7 +79,7 @@ def expected_max_without_replacement(values: np.ndarray, n: int) -> float:
 @pytest.mark.parametrize("n", [1, 5, 40])
 def test_random_search_matches_the_exact_expected_maximum(n):
     oracle = load_oracle("nb201-cifar10")
-    table = oracle.query(oracle.enumerate(), 200, charge=False).metrics["valid_acc"]
+    table = oracle.query(oracle.enumerate(), 200).metrics["valid_acc"]
     seeds = 600
     sim, budget = Simulation(oracle, metric="valid_acc"), Budget(evaluations=n)
     best = np.empty(seeds)
@@ -130,7 +130,7 @@ def test_unequal_costs_keep_time_order_and_one_trial_per_worker(workers):
     assert np.all(np.diff(t.time) >= 0)  # completions in time order
     assert np.all(np.diff(spy.told_) >= 0)  # and told in that order
     np.testing.assert_allclose(t.time, t.start + t.cost)
-    expected = oracle.query(t.archs, 4, charge=False).cost
+    expected = oracle.query(t.archs, 4).cost
     np.testing.assert_allclose(t.cost, expected)  # each charged its recorded training time
     assert set(t.worker.tolist()) == set(range(workers))
     for w in range(workers):
@@ -171,8 +171,8 @@ def test_asha_promotions_pay_only_the_extra_epochs():
     assert set(t.fidelity.tolist()) == {1, 4}
     promoted = np.isin(t.trial, t.trial[t.fidelity == 4]) & (t.fidelity == 4)
     assert promoted.any()
-    full = oracle.query(t.archs[promoted], 4, charge=False).cost
-    first = oracle.query(t.archs[promoted], 1, charge=False).cost
+    full = oracle.query(t.archs[promoted], 4).cost
+    first = oracle.query(t.archs[promoted], 1).cost
     np.testing.assert_allclose(t.cost[promoted], full - first)
     # a trial is promoted only after its lower rung finished
     for trial in np.unique(t.trial[promoted]).tolist():

@@ -44,12 +44,12 @@ def test_sigmoid_slope_ground_truth(monkeypatch):
         "test_labels",
     }
     slopes = oracle.enumerate()
-    acc = oracle.query(slopes, charge=False).metrics["valid_acc"]
+    acc = oracle.query(slopes).metrics["valid_acc"]
     assert slopes[np.argmax(acc), 0] == 0.31  # the peak the README reports
     assert acc[0] < 15  # slope 0.01 stays near chance
-    curve = oracle.query([[0.31]], curves=True, charge=False).curves["train_loss"][0]
+    curve = oracle.query([[0.31]], curves=True).curves["train_loss"][0]
     assert curve[-1] < curve[0]
-    assert (oracle.query(slopes, charge=False).cost > 0).all()
+    assert (oracle.query(slopes).cost > 0).all()
 
 
 NB201 = ("nb201-cifar10", "nb201-cifar100", "nb201-imagenet16-120")
@@ -63,11 +63,11 @@ def test_nb201_benchmarks(monkeypatch, name, best_test):
     oracle = load_oracle(name)
     cells = oracle.enumerate()
     assert len(cells) == 15625 and oracle.size == 15625
-    q = oracle.query(cells, 200, charge=False)
+    q = oracle.query(cells, 200)
     assert round(float(q.metrics["test_acc"].max()), 2) == best_test  # as in the NB201 paper
     assert len(np.unique(oracle.arch_info(cells, "iso_class"))) == 6466
     # cost model: positive, 12 epochs cheaper than 200, grows with parameter size
-    q12 = oracle.query(cells, 12, charge=False)
+    q12 = oracle.query(cells, 12)
     assert (q12.cost > 0).all() and (q12.cost < q.cost).all()
     assert spearmanr(q.cost, oracle.arch_info(cells, "params_mb"))[0] > 0.5
     # 2 or 3 recorded single runs of validation accuracy at 200 epochs, none at 12
@@ -86,7 +86,7 @@ def test_nas_bench_macro(monkeypatch):
     assert np.isfinite(runs).all() and runs.shape == (6561, 3)
     # the benchmark trains one network per equivalence class: records agree within a class
     iso = oracle.arch_info(archs, "iso_class")
-    mean = oracle.query(archs, charge=False).metrics["test_acc"]
+    mean = oracle.query(archs).metrics["test_acc"]
     order = np.argsort(iso, kind="stable")
     same = iso[order][1:] == iso[order][:-1]
     assert np.array_equal(mean[order][1:][same], mean[order][:-1][same])
@@ -99,7 +99,7 @@ def test_nb101_subset(monkeypatch):
     assert len(cells) == 292 and oracle.space.contains(cells).all()
     assert len(np.unique(oracle.space.keys(cells))) == 292
     assert oracle.arch_info(cells, "naslib_entries").sum() == 500
-    acc = oracle.query(cells, charge=False).metrics["valid_acc"]
+    acc = oracle.query(cells).metrics["valid_acc"]
     assert 70 < acc.min() < acc.max() < 95
     assert np.isfinite(oracle.arch_info(cells, "zc_synflow")).all()
 
@@ -108,6 +108,6 @@ def test_nas_bench_nlp(monkeypatch):
     oracle = load_oracle("nas-bench-nlp-wt2")
     cells = oracle.enumerate()
     assert len(cells) == 340  # 345 logs: 4 diverged, one cell trained twice
-    q = oracle.query(cells, 50, curves=True, charge=False)
+    q = oracle.query(cells, 50, curves=True)
     assert q.curves["valid_loss"].shape == (340, 50) and np.isfinite(q.curves["valid_loss"]).all()
-    assert (q.cost > 0).all() and (q.cost > oracle.query(cells, 10, charge=False).cost).all()
+    assert (q.cost > 0).all() and (q.cost > oracle.query(cells, 10).cost).all()

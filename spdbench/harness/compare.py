@@ -30,6 +30,7 @@ from spdbench.harness.store import ResultsStore
 from spdbench.io import write_json_atomic
 from spdbench.oracles.base import train_ground_truth
 from spdbench.predictors.base import Context, Predictor
+from spdbench.simulation.clock import SimulatedClock
 from spdbench.torch_utils import torch_loaded, torch_threads
 
 
@@ -47,8 +48,9 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
     rng = plan.ground_truth_rng(job.replicate, job.train_size)
     gt = train_ground_truth(oracle, train, fidelity, metric.name, rng, "curves" in cls.needs)
     train_scores = metric.sign * gt.metrics[metric.name]
-    truth = oracle.scores(test, metric.name, fidelity=fidelity, charge=False)
+    truth = oracle.scores(test, metric.name, fidelity=fidelity)
     context = Context.for_predictor(cls, oracle, metric.name, gt, job.query_fidelity)
+    clock = context.oracle.clock if context.oracle is not None else SimulatedClock()
     common = {
         "job_key": job.key,
         "config_hash": job.config_hash,
@@ -66,15 +68,15 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
         if "seed" in cls.param_names():
             params = {**params, "seed": seed}
         predictor: Predictor = cls(**params)
-        sim0 = oracle.clock.seconds
+        sim0 = clock.seconds
         t0 = time.perf_counter()
         predictor.fit(train, train_scores, context)
         fit_s = time.perf_counter() - t0
-        sim1 = oracle.clock.seconds
+        sim1 = clock.seconds
         t1 = time.perf_counter()
         predicted = predictor.predict(test, context)
         predict_s = time.perf_counter() - t1
-        return predictor, predicted, fit_s, predict_s, sim0, sim1, oracle.clock.seconds
+        return predictor, predicted, fit_s, predict_s, sim0, sim1, clock.seconds
 
     try:
         predictor, predicted, fit_s, predict_s, sim0, sim1, sim2 = call_with_limit(

@@ -243,13 +243,14 @@ def _local_rows(plan: Any, jobs: list[Any], run: RunFn) -> Iterable[dict[str, An
 
 
 # ---- dask ------------------------------------------------------------------------------------
-_dask_lock = threading.Lock()  # one job at a time per worker process (the oracle's clock)
+_dask_lock = threading.Lock()  # one job at a time per worker process (see _dask_run)
 _dask_prepared = False
 
 
 def _dask_run(plan: Any, job: Any, run: RunFn) -> dict[str, Any]:
     """A job on a Dask worker. Jobs of one process take turns even on a worker with several
-    threads: they share the plan's oracle and its simulated clock."""
+    threads: a job sets torch's (process-wide) thread count and times its fit and predict, which
+    a concurrent job would distort."""
     global _dask_prepared
     with _dask_lock:
         if not _dask_prepared:

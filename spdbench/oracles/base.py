@@ -1,4 +1,4 @@
-"""The Oracle interface: replay recorded training runs, charge their cost to a simulated clock.
+"""The Oracle interface: replay recorded training runs and their recorded cost.
 
 An oracle holds, per architecture, seed and epoch, recorded metrics and training time. `query`
 reduces them to what an experiment asks for:
@@ -8,7 +8,9 @@ reduces them to what an experiment asks for:
 - `seed`: None averages metrics (and cost) over all recorded seeds, as tabular benchmarks
   report them; an int, or one int per architecture, replays that single recorded run.
 
-Every query charges its cost to `oracle.clock` unless `charge=False`.
+Queries are free: each result carries its recorded training cost, and the object that wraps
+the oracle where cost matters charges it (spdbench.simulation: `ChargedOracle`, what predictors
+are handed, and `Simulation`, the multi-worker clock of search).
 
 Besides training runs an oracle may hold per-architecture facts (`arch_info`: isomorphism
 class, parameter count, recorded zero-cost proxy scores), NaN where not recorded.
@@ -25,7 +27,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from spdbench.errors import InvalidInputError
-from spdbench.simulation.clock import SimulatedClock
 from spdbench.spaces.base import SearchSpace
 
 _SPLITS = {"train": "training", "valid": "validation", "test": "test"}
@@ -85,9 +86,6 @@ class Oracle(ABC):
     epochs: np.ndarray  # recorded epochs (the fidelities), increasing
     seeds: np.ndarray  # recorded seed values
     checksum: str = ""  # content checksum of the data served ("" when computed on the fly)
-
-    def __init__(self) -> None:
-        self.clock = SimulatedClock()
 
     # ---- what subclasses provide ------------------------------------------------------------
     @abstractmethod
@@ -192,7 +190,6 @@ class Oracle(ABC):
         seed: int | np.ndarray | None = None,
         *,
         curves: bool = False,
-        charge: bool = True,
     ) -> QueryResult:
         """Recorded metrics of `archs` at `fidelity` (see the module docstring)."""
         g = self.space.as_genotypes(archs, copy=False)  # read only: no copy of a valid array
@@ -201,8 +198,6 @@ class Oracle(ABC):
         values, times, lc = self._records(g, seeds, k, curves)
         # one training run to epoch k, averaged over replayed seeds
         cost = times[:, 0] if times.shape[1] == 1 else times.mean(axis=1)
-        if charge:
-            self.clock.charge(cost, evaluations=g.shape[0])
         return QueryResult(
             archs=g,
             fidelity=int(self.epochs[k]),
@@ -282,7 +277,7 @@ def train_ground_truth(
 ) -> QueryResult:
     """One recorded run per training architecture, its seed drawn at random among the runs
     that recorded `metric` at `fidelity`; the seed mean where the source holds no single run
-    (e.g. NB201 test accuracy). Nothing is charged: the cost is reported as set-up cost."""
+    (e.g. NB201 test accuracy). Its cost is reported as set-up cost."""
     recorded = oracle.recorded_runs(train, metric, fidelity)
     if recorded.all():
         return oracle.query(
@@ -290,19 +285,16 @@ def train_ground_truth(
             fidelity,
             seed=rng.choice(oracle.seeds, size=len(train)),
             curves=curves,
-            charge=False,
         )
     count = recorded.sum(axis=1)
     # the j-th recorded run of each row, j uniform in 0..count-1
     j = np.floor(rng.random(len(train)) * np.maximum(count, 1)).astype(np.int64)
     col = np.argmax(np.cumsum(recorded, axis=1) > j[:, None], axis=1)
     has = count > 0
-    mean = oracle.query(train, fidelity, curves=curves, charge=False)
+    mean = oracle.query(train, fidelity, curves=curves)
     if not has.any():
         return mean
-    runs = oracle.query(
-        train[has], fidelity, seed=oracle.seeds[col[has]], curves=curves, charge=False
-    )
+    runs = oracle.query(train[has], fidelity, seed=oracle.seeds[col[has]], curves=curves)
     merged = dataclasses.replace(
         mean,
         metrics={k: _put(v, has, runs.metrics[k]) for k, v in mean.metrics.items()},

@@ -35,6 +35,7 @@ from spdbench import plugins
 from spdbench.errors import ConfigError, InvalidInputError, NotFittedError, PredictorContractError
 from spdbench.oracles.base import Oracle
 from spdbench.params import Parameterized
+from spdbench.simulation.charged import ChargedOracle
 from spdbench.spaces.base import SearchSpace
 
 KNOWN_NEEDS = frozenset({"space", "curves", "oracle"})
@@ -47,7 +48,7 @@ class Context:
     """What the harness provides to predictors beyond (arch, score) pairs."""
 
     space: SearchSpace
-    oracle: Oracle | None = None
+    oracle: ChargedOracle | None = None  # an Oracle given here is wrapped in one
     metric: str | None = None  # the oracle metric the scores come from
     # The epoch the experiment reads ground truth at (scores and test truth alike); a predictor
     # that reads recorded values itself (e.g. ASHA's rungs) goes no further than this.
@@ -56,6 +57,12 @@ class Context:
     # The epoch a predictor that `reads_query_fidelity` trains the queried architectures to
     # (compare's --fidelities); None: the predictor's own default.
     query_fidelity: int | None = None
+
+    def __post_init__(self) -> None:
+        # A predictor pays for what it queries: it is handed the oracle behind a clock of its
+        # own (`context.oracle.clock`), which the harness reads around fit and predict.
+        if self.oracle is not None and not isinstance(self.oracle, ChargedOracle):
+            self.oracle = ChargedOracle(self.oracle)
 
     @classmethod
     def for_predictor(

@@ -71,7 +71,7 @@ def figure_fig1(rows: pd.DataFrame, path: Path) -> None:
     metric = oracle.metric(rows["metric"].iloc[0])
     fidelity = int(rows["fidelity"].iloc[0])
     slopes = oracle.enumerate()
-    truth_all = oracle.scores(slopes, metric.name, fidelity=fidelity, charge=False)
+    truth_all = oracle.scores(slopes, metric.name, fidelity=fidelity)
     first = rows.iloc[0]
     test = np.array([float(a) for a in first["test_archs"]])
     truth_test = np.asarray(first["truth"], dtype=float)

@@ -25,10 +25,7 @@ def curve_table(
     m = oracle.metric(metric)
     archs = oracle.enumerate()
     per_seed = np.stack(
-        [
-            oracle.query(archs, fidelity, seed=int(s), charge=False).metrics[m.name]
-            for s in oracle.seeds
-        ],
+        [oracle.query(archs, fidelity, seed=int(s)).metrics[m.name] for s in oracle.seeds],
         axis=1,
     )
     n = np.isfinite(per_seed).sum(axis=1)

@@ -137,13 +137,11 @@ class PetriGA(Searcher):
             metric=ctx.metric,
             fidelity=ctx.fidelity,
         )
-        clock = getattr(ctx.oracle, "clock", None)
-        sim0 = clock.seconds if clock is not None else 0.0
         t0 = time.perf_counter()
         predicted = predictor.fit(x, y, context).predict(new, context)
         self.predictor_s_ += time.perf_counter() - t0
-        if clock is not None:  # recorded cost a predictor charged (replayed proxy time)
-            self._overhead += clock.seconds - sim0
+        if context.oracle is not None:  # recorded cost the predictor charged (proxy time)
+            self._overhead += context.oracle.clock.seconds
         return new[np.argsort(-predicted, kind="stable")[: self.top_k]]
 
     def _seen(self) -> set[int]:

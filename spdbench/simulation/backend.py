@@ -13,7 +13,7 @@ below the oracles) and runs an ask/tell searcher on a simulated clock:
 - budgets count finished evaluations or simulated seconds: no trial starts once the budget is
   spent, and a trial still running at the end of a time budget is not counted.
 
-Queries are free here (`charge=False`): the backend, not the oracle's clock, accounts for them.
+Oracle queries are free: the backend's event queue accounts for their recorded cost.
 On a finite space the backend reads each needed fidelity of the whole table once, so an
 evaluation is an index lookup and the event queue, not the oracle, sets the pace.
 """
@@ -162,7 +162,7 @@ class _Table:
             self.order = np.argsort(keys, kind="stable")
             self.sorted_keys = keys[self.order]
         self.by_fidelity: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        r = oracle.query(self.pool, report_fidelity, charge=False).metrics[report_metric.name]
+        r = oracle.query(self.pool, report_fidelity).metrics[report_metric.name]
         self.report = report_metric.sign * r
 
     def rows(self, g: np.ndarray) -> np.ndarray:
@@ -182,7 +182,7 @@ class _Table:
 
     def lookup(self, rows: np.ndarray, fidelity: int) -> tuple[np.ndarray, np.ndarray]:
         if fidelity not in self.by_fidelity:
-            q = self.oracle.query(self.pool, fidelity, charge=False)
+            q = self.oracle.query(self.pool, fidelity)
             score = self.metric.sign * q.metrics[self.metric.name]
             self.by_fidelity[fidelity] = (np.where(np.isnan(score), -np.inf, score), q.cost)
         score, cost = self.by_fidelity[fidelity]
@@ -224,7 +224,7 @@ class Simulation:
 
     def query(self, archs: Any, fidelity: int | None = None, **kwargs: Any) -> Any:
         """The oracle's answer, free of charge (cost is accounted only by `run`)."""
-        return self.oracle.query(archs, fidelity, charge=False, **kwargs)
+        return self.oracle.query(archs, fidelity, **kwargs)
 
     @property
     def table_best(self) -> float:
@@ -251,10 +251,10 @@ class Simulation:
         score, cost = np.empty(len(g)), np.empty(len(g))
         for f in np.unique(fidelity):
             at = fidelity == f
-            q = self.oracle.query(g[at], int(f), charge=False)
+            q = self.oracle.query(g[at], int(f))
             score[at] = self.metric.sign * q.metrics[self.metric.name]
             cost[at] = q.cost
-        r = self.oracle.query(g, self.report_fidelity, charge=False)
+        r = self.oracle.query(g, self.report_fidelity)
         score = np.where(np.isnan(score), -np.inf, score)
         return score, cost, self.report_metric.sign * r.metrics[self.report_metric.name]
 
