@@ -233,6 +233,28 @@ def test_petri_ga_stays_inside_the_recorded_nlp_cells():
     assert oracle.space.contains(t.archs).all()
 
 
+def test_petri_ga_with_a_replayed_proxy_searches_the_cells_it_records(tmp_path):
+    """NB201 records NASLib's zero-cost scores for 724 of its 15,625 cells: petri-ga with
+    zc-nwot searches those (the GA's children stay among them); random search all cells."""
+    from spdbench.search.experiment import SearchConfig, plan_search, run_search
+
+    config = SearchConfig(
+        benchmark="nb201-cifar10",
+        searchers=("petri-ga", "random"),
+        predictor="zc-nwot",
+        seeds=1,
+        budget="100evals",
+    )
+    plan = plan_search(config, out=tmp_path / "s", workers=1)
+    rows = run_search(plan).set_index("searcher")
+    assert (rows["status"] == "ok").all(), rows["error"].tolist()
+    oracle = plan.oracle
+    for name, all_recorded in (("petri-ga", True), ("random", False)):
+        archs = oracle.space.parse(list(rows.loc[name, "archs"]))
+        recorded = ~np.isnan(oracle.arch_info(archs, "zc_nwot"))
+        assert len(archs) == 100 and recorded.all() == all_recorded
+
+
 def _search_rows(tmp_path, name, workers):
     from spdbench.search.experiment import SearchConfig, plan_search, run_search
 

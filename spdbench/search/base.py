@@ -95,6 +95,12 @@ class Searcher(Parameterized, ABC):
         once when a search is planned)."""
         return
 
+    @classmethod
+    def requires_arch_info(cls, params: dict[str, Any]) -> tuple[str, ...]:
+        """Per-architecture facts (oracle `arch_info`) the searcher needs with `params`; on a
+        benchmark that records them for only some architectures, it searches among those."""
+        return ()
+
     # ---- the contract ---------------------------------------------------------------------------
     def setup(self, context: SearchContext) -> None:
         """Called once before the first ask."""

@@ -384,16 +384,22 @@ def searcher_class(name: str) -> type[Searcher]:
     return cls
 
 
-def search_context(plan: SearchPlan, cls: type[Searcher], replicate: int) -> SearchContext:
-    """What one searcher sees in one replicate (its generator derives from the master seed)."""
+def search_context(
+    plan: SearchPlan, cls: type[Searcher], replicate: int, params: dict[str, Any]
+) -> SearchContext:
+    """What one searcher sees in one replicate (its generator derives from the master seed);
+    its pool is the architectures that record every fact it needs (e.g. petri-ga with a
+    replayed zero-cost proxy: the cells with a recorded score)."""
     oracle = plan.oracle
     top = int(oracle.epochs[-1]) if cls.multi_fidelity else plan.fidelity
+    having = cls.requires_arch_info(params)
+    pool = oracle.pool(having) if oracle.size is not None else None
     return SearchContext(
         space=oracle.space,
         fidelities=oracle.epochs.copy(),
         fidelity=top,
         rng=np.random.default_rng([plan.config.seed, replicate, 17]),
-        pool=oracle.enumerate() if oracle.size is not None else None,
+        pool=pool,
         oracle=oracle,
         metric=plan.metric.name,
     )
@@ -423,7 +429,7 @@ def run_job(plan: SearchPlan, job: SearchJob) -> dict[str, Any]:
     t0 = time.perf_counter()
     try:
         searcher = cls(**plan.params[job.searcher], seed=seed)
-        searcher.setup(search_context(plan, cls, job.replicate))
+        searcher.setup(search_context(plan, cls, job.replicate, plan.params[job.searcher]))
         sim = plan.simulation()
         traj = sim.run(searcher, plan.budget)
     except SpdbenchError as exc:  # the searcher's failure (or bad settings): it fails alone
