@@ -312,3 +312,33 @@ def test_report_from_the_store_only(cli, tmp_path, data_dir):
         and (tmp_path / "rep" / "report.md").read_text().split("\n")[4:] == md.split("\n")[4:]
     )
     _one_line_error(cli("report", str(tmp_path / "empty")), "holds no results")
+
+
+def test_the_selected_hyperparameters_are_stored_and_reported(cli, tmp_path):
+    """App. A.1 with select = true: each job records the grid point it picked (fitted_info)
+    and the report counts the picks per train size."""
+    config = tmp_path / "select.toml"
+    config.write_text(
+        "[compare]\n"
+        'benchmark = "synthetic-slope"\n'
+        'predictors = ["dish-select"]\n'
+        "train_sizes = [8]\n"
+        "seeds = 2\n"
+        "[compare.variants.dish-select]\n"
+        'predictor = "petri-dish"\n'
+        "select = true\n"
+        "grid = {hidden = [1, 2]}\n"
+        "inner_steps = 20\n"
+        "outer_steps = 4\n"
+    )
+    out = tmp_path / "out"
+    r = cli("compare", "--config", str(config), "--workers", "1", "--out", str(out))
+    assert r.code == 0, r.err
+    rows = pd.read_parquet(out / "results.parquet")
+    picked = [json.loads(info)["selected_params"]["hidden"] for info in rows["fitted_info"]]
+    assert len(picked) == 2 and set(picked) <= {1, 2}
+    selections = [json.loads(info)["selection"] for info in rows["fitted_info"]]
+    assert all([s["hidden"] for s in sel] == [1, 2] for sel in selections)
+    md = (out / "report.md").read_text()
+    assert "## Hyperparameters selected in fitting" in md
+    assert sum(f"| 8 | hidden = {h} | " in md for h in (1, 2)) == len(set(picked))

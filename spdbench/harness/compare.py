@@ -63,7 +63,7 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
         **({} if job.query_fidelity is None else {"query_fidelity": job.query_fidelity}),
     }
 
-    def fit_predict() -> tuple[Predictor, Any, float, float, float, float, float]:
+    def fit_predict() -> tuple[Predictor, Any, float, float, float, float, float, str]:
         params = plan.predictor_params(job.predictor)
         if "seed" in cls.param_names():
             params = {**params, "seed": seed}
@@ -76,10 +76,11 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
         t1 = time.perf_counter()
         predicted = predictor.predict(test, context)
         predict_s = time.perf_counter() - t1
-        return predictor, predicted, fit_s, predict_s, sim0, sim1, clock.seconds
+        info = json.dumps(predictor.fitted_info(), sort_keys=True, default=str)
+        return predictor, predicted, fit_s, predict_s, sim0, sim1, clock.seconds, info
 
     try:
-        predictor, predicted, fit_s, predict_s, sim0, sim1, sim2 = call_with_limit(
+        predictor, predicted, fit_s, predict_s, sim0, sim1, sim2, info = call_with_limit(
             plan.job_timeout, fit_predict
         )
     except Exception as exc:  # the predictor's failure, not spdbench's: its job fails alone
@@ -99,6 +100,7 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
     return {
         **common,
         "predictor_params": json.dumps(predictor.get_params(), sort_keys=True, default=str),
+        "fitted_info": info,
         "replicate": job.replicate,
         "seed": seed,
         "train_size": len(train),

@@ -185,6 +185,11 @@ class Predictor(Parameterized, ABC):
         self.fitted_ = True
         return self
 
+    def fitted_info(self) -> dict[str, Any]:
+        """What fitting chose that a reader of the results needs (JSON-able), e.g. the
+        hyperparameters a selection picked; the harness stores it with the job. Default: {}."""
+        return {}
+
     def predict(self, archs: Any, context: Context | None = None) -> np.ndarray:
         """One higher-is-better score per architecture."""
         if not getattr(self, "fitted_", False):

@@ -239,6 +239,12 @@ class PetriDish(Predictor):
         )
         self.dish_ = _train_dish(archs, scores, context, params)
 
+    def fitted_info(self) -> dict[str, Any]:
+        """With `select`: the grid point App. A.1 picked and every point's held-out loss."""
+        if not getattr(self, "selected_params_", None):
+            return {}
+        return {"selected_params": self.selected_params_, "selection": self.selection_}
+
     def _select(self, archs: np.ndarray, scores: np.ndarray, context: Context) -> dict[str, Any]:
         """App. A.1: train on one half, pick the grid point with the smallest Eq. 2 loss on the
         other half; `fit` then refits on all data with it."""

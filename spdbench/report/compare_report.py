@@ -240,6 +240,32 @@ def markdown_table(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def selections_table(rows: pd.DataFrame) -> list[str]:
+    """Markdown lines: how often each hyperparameter setting was selected in fitting (App. A.1),
+    per predictor and train size; nothing when no job selected any."""
+    if "fitted_info" not in rows.columns:
+        return []
+    picked = []
+    for _, row in rows.iterrows():
+        info = row["fitted_info"]  # NaN in rows stored before it was recorded
+        selected = json.loads(info).get("selected_params") if isinstance(info, str) else None
+        if selected:
+            setting = ", ".join(f"{k} = {v}" for k, v in sorted(selected.items()))
+            picked.append((predictor_label(row), int(row["train_size"]), setting))
+    if not picked:
+        return []
+    counts = pd.DataFrame(picked, columns=["predictor", "n", "setting"]).value_counts()
+    lines = [
+        "## Hyperparameters selected in fitting",
+        "",
+        "| predictor | n train | selected | replicates |",
+        "|---|---|---|---|",
+    ]
+    for (predictor, n, setting), count in counts.sort_index().items():
+        lines.append(f"| {predictor} | {n} | {setting} | {count} |")
+    return [*lines, ""]
+
+
 def write_report(
     results: Path, out: Path | None = None, config_hash: str | None = None, command: str = ""
 ) -> Path:
@@ -295,6 +321,7 @@ def write_report(
         markdown_table(finished, summary) if not finished.empty else "No job finished.",
         "",
     ]
+    text += selections_table(finished)
     if len(failed):
         text += ["## Failed jobs", "", "| predictor | failed jobs | first error |", "|---|---|---|"]
         for name, grp in failed.groupby("predictor", sort=False):
