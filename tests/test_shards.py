@@ -241,3 +241,18 @@ def test_bad_executor_options_are_one_line(cli, toy):
     assert r.code == 2 and "--dask-workers needs --executor dask" in r.err
     r = cli("groundtruth", "sigmoid-slope", "--data", str(toy), *TINY, "--shard-size", "0")
     assert r.code == 2 and "shard size must be at least 1" in r.err
+
+
+def test_partly_trained_groups_resume_first(tmp_path):
+    """A group an interrupted run left a checkpoint of goes before fresh seeds (locally in
+    that order; on Dask with a higher priority); the others keep seed order."""
+    from spdbench.groundtruth.sigmoid_slope import checkpoint_path
+    from spdbench.harness.groundtruth_shards import ShardPlan, resume_order, shard_jobs
+
+    plan = ShardPlan(_config(seeds=(0, 1, 2, 3)), None, tmp_path, "b", "")
+    jobs = shard_jobs((0, 1, 2, 3), 1)
+    checkpoint_path(plan.shard_path(jobs[2])).write_bytes(b"")
+    ordered = resume_order(plan, jobs)
+    assert [job.seeds for job in ordered] == [(2,), (0,), (1,), (3,)]
+    assert [job.priority for job in ordered] == [1, 0, 0, 0]
+    assert ordered[0].key == jobs[2].key  # the priority is not part of what a job trains

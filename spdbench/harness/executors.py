@@ -285,7 +285,8 @@ def _dask_rows(client: Any, plan: Any, jobs: list[Any], run: RunFn) -> Iterator[
         plan_f = client.submit(_identity, plan, pure=False)
 
     def submit(job: Any) -> Any:
-        return client.submit(_dask_run, plan_f, job, run, pure=False, retries=0)
+        priority = getattr(job, "priority", 0)  # e.g. a partly trained ground-truth shard
+        return client.submit(_dask_run, plan_f, job, run, pure=False, retries=0, priority=priority)
 
     futures = {submit(job): job for job in jobs}
     tries = dict.fromkeys([job.key for job in jobs], 1)

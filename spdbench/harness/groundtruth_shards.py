@@ -29,6 +29,7 @@ class ShardJob:
     """The seeds one job trains."""
 
     seeds: tuple[int, ...]
+    priority: int = 0  # higher starts first (1: a checkpoint of an earlier run is waiting)
 
     @property
     def key(self) -> str:
@@ -92,6 +93,16 @@ def _finished(plan: ShardPlan, job: ShardJob) -> CachedRuns | None:
     return runs
 
 
+def resume_order(plan: ShardPlan, jobs: list[ShardJob]) -> list[ShardJob]:
+    """`jobs` with the groups an interrupted run left partly trained (a checkpoint on disk)
+    first and at a higher priority, so their epochs are used before fresh seeds start; the
+    others in their order."""
+    ranked = [
+        replace(job, priority=int(checkpoint_path(plan.shard_path(job)).is_file())) for job in jobs
+    ]
+    return sorted(ranked, key=lambda job: -job.priority)
+
+
 def generate_sharded(
     plan: ShardPlan,
     jobs: list[ShardJob],
@@ -102,7 +113,7 @@ def generate_sharded(
 ) -> CachedRuns:
     """Train every seed group not yet on disk on a Dask `executor` (else here, one after
     another), write each shard file as it comes back, and return the shards merged (seeds in
-    order). `on_shard(job, reused)` after each group. Dask workers train with one torch thread
+    order). Groups with a checkpoint go first. `on_shard(job, reused)` after each group. Dask workers train with one torch thread
     each; a seed's bits can depend on the thread count, never on its shard."""
     done: dict[str, tuple[str, CachedRuns]] = {}
     todo = []
@@ -114,6 +125,7 @@ def generate_sharded(
             done[job.key] = (str(plan.shard_path(job)), runs)
             if on_shard:
                 on_shard(job, True)
+    todo = resume_order(plan, todo)
     by_key = {job.key: job for job in jobs}
     if executor is not None and executor.client is not None:
         rows: Iterable[dict[str, Any]] = executor.map(plan, todo, run_shard)
