@@ -342,3 +342,16 @@ def test_the_selected_hyperparameters_are_stored_and_reported(cli, tmp_path):
     md = (out / "report.md").read_text()
     assert "## Hyperparameters selected in fitting" in md
     assert sum(f"| 8 | hidden = {h} | " in md for h in (1, 2)) == len(set(picked))
+
+
+def test_a_predictor_whose_fitted_info_is_not_a_dict_fails_alone(cli, tmp_path, monkeypatch):
+    from spdbench.predictors.knn import KNNPredictor
+
+    monkeypatch.setattr(KNNPredictor, "fitted_info", lambda self: None)
+    out = tmp_path / "out"
+    r = cli("compare", "-b", "synthetic-slope", "-p", "knn,random", "--seeds", "1",
+            "--train-sizes", "8", "--workers", "1", "--out", str(out))  # fmt: skip
+    assert r.code != 0 and "fitted_info() returned NoneType, not a dict" in r.err, r.err
+    rows = pd.read_parquet(out / "results.parquet").set_index("predictor")
+    assert rows.loc["knn", "status"] == "failed" and rows.loc["random", "status"] == "ok"
+    assert "Failed jobs" in (out / "report.md").read_text()

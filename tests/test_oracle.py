@@ -167,3 +167,19 @@ def test_interrupted_write_leaves_old_file_intact(tmp_path, synthetic, monkeypat
         write_cached_runs(path, synthetic.to_cached_runs(SLOPES[:5]))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["runs.h5"]
+
+
+class WithDeepcopy(SyntheticSlopeOracle):
+    def __deepcopy__(self, memo):
+        return self
+
+
+def test_a_charged_oracle_copies_and_pickles_as_itself():
+    """Special methods are the wrapper's own, not forwarded to the oracle."""
+    import copy
+    import pickle
+
+    oracle = ChargedOracle(WithDeepcopy(n_seeds=1, n_epochs=2))
+    oracle.query([[0.5]])
+    for twin in (copy.deepcopy(oracle), pickle.loads(pickle.dumps(oracle))):
+        assert isinstance(twin, ChargedOracle) and twin.clock == oracle.clock

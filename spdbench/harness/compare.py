@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from spdbench import provenance
-from spdbench.errors import shorten
+from spdbench.errors import PredictorContractError, shorten
 from spdbench.harness.executors import Executor, run_jobs
 from spdbench.harness.metrics import mean_ci, ranking_metrics
 from spdbench.harness.plan import ComparePlan, Job, select_jobs
@@ -76,7 +76,12 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
         t1 = time.perf_counter()
         predicted = predictor.predict(test, context)
         predict_s = time.perf_counter() - t1
-        info = json.dumps(predictor.fitted_info(), sort_keys=True, default=str)
+        info = predictor.fitted_info()
+        if not isinstance(info, dict):
+            raise PredictorContractError(
+                f"{job.predictor}.fitted_info() returned {type(info).__name__}, not a dict"
+            )
+        info = json.dumps(info, default=str)
         return predictor, predicted, fit_s, predict_s, sim0, sim1, clock.seconds, info
 
     try:

@@ -240,6 +240,17 @@ def markdown_table(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _selected(info: Any) -> dict[str, Any] | None:
+    """The `selected_params` of a stored fitted_info, or None (NaN in rows stored before it was
+    recorded, or a plugin's info that holds none)."""
+    try:
+        parsed = json.loads(info) if isinstance(info, str) else None
+    except json.JSONDecodeError:
+        return None
+    selected = parsed.get("selected_params") if isinstance(parsed, dict) else None
+    return selected if isinstance(selected, dict) else None
+
+
 def selections_table(rows: pd.DataFrame) -> list[str]:
     """Markdown lines: how often each hyperparameter setting was selected in fitting (App. A.1),
     per predictor and train size; nothing when no job selected any."""
@@ -247,8 +258,7 @@ def selections_table(rows: pd.DataFrame) -> list[str]:
         return []
     picked = []
     for _, row in rows.iterrows():
-        info = row["fitted_info"]  # NaN in rows stored before it was recorded
-        selected = json.loads(info).get("selected_params") if isinstance(info, str) else None
+        selected = _selected(row["fitted_info"])
         if selected:
             setting = ", ".join(f"{k} = {v}" for k, v in sorted(selected.items()))
             picked.append((predictor_label(row), int(row["train_size"]), setting))

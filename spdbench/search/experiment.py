@@ -339,6 +339,12 @@ def plan_search(
             label = f"{name}[{p}]" if len(choices) > 1 else name
             kwargs = {**settings, **(predictor_params[p] if p else {})}
             cls.check_benchmark(oracle, {**_defaults(cls), **kwargs})
+            if oracle.size is None and cls.requires_arch_info({**_defaults(cls), **kwargs}):
+                raise ConfigError(
+                    f"{label} needs {', '.join(cls.requires_arch_info({**_defaults(cls), **kwargs}))}"
+                    f" per architecture, which benchmark {config.benchmark!r} cannot list over "
+                    "its unbounded space"
+                )
             searchers[label], params[label] = cls, kwargs
             variants[label] = config.variant_hash(name, p)
     out = Path(out) if out else Path("results") / f"search-{Path(config.benchmark).stem}"
@@ -392,7 +398,7 @@ def search_context(
     replayed zero-cost proxy: the cells with a recorded score)."""
     oracle = plan.oracle
     top = int(oracle.epochs[-1]) if cls.multi_fidelity else plan.fidelity
-    having = cls.requires_arch_info(params)
+    having = cls.requires_arch_info({**_defaults(cls), **params})
     pool = oracle.pool(having) if oracle.size is not None else None
     return SearchContext(
         space=oracle.space,

@@ -11,7 +11,8 @@ Any registered predictor works (`predictor="petri-dish"`, "nn-surrogate", "knn",
 ...); with "random" it is the plain GA control. The predictor's wall time is measured (the
 backend charges it when asked to); a replayed proxy's recorded compute time is charged always.
 A replayed proxy has scores only where the benchmark recorded them (NB201: 724 of 15,625 cells),
-so with one petri-ga searches among those cells.
+so with one petri-ga searches among those cells (its regret is still against the best cell of
+the whole table).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from spdbench.predictors.base import Context, Predictor, resolve
 from spdbench.search.base import Observation, SearchContext, Searcher, Suggestion, check_positive
 from spdbench.search.random_search import draw_unseen
 from spdbench.search.variation import ga_children
+from spdbench.simulation.charged import ChargedOracle
 
 MAX_ROUNDS = 20  # rounds of children generated to find M new distinct architectures
 
@@ -140,7 +142,8 @@ class PetriGA(Searcher):
         predictor = cls(**params)
         context = Context(
             space=space,
-            oracle=ctx.oracle if "oracle" in cls.needs else None,
+            # a fresh clock per fit: what it charges is this generation's overhead
+            oracle=ChargedOracle(ctx.oracle) if "oracle" in cls.needs else None,
             metric=ctx.metric,
             fidelity=ctx.fidelity,
         )

@@ -50,7 +50,9 @@ class ChargedOracle:
 
     def __getattr__(self, name: str) -> Any:
         # everything else (space, epochs, seeds, metrics, arch_info, sample, ...) is the oracle's
-        if name == "oracle":  # not set yet (unpickling): no recursion
+        # not `oracle` itself (unset while unpickling: no recursion), nor special methods, which
+        # copy and pickle look up on the instance: they must see this class's, not the oracle's
+        if name == "oracle" or (name.startswith("__") and name.endswith("__")):
             raise AttributeError(name)
         return getattr(self.oracle, name)
 
