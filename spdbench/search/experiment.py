@@ -339,11 +339,11 @@ def plan_search(
             label = f"{name}[{p}]" if len(choices) > 1 else name
             kwargs = {**settings, **(predictor_params[p] if p else {})}
             cls.check_benchmark(oracle, {**_defaults(cls), **kwargs})
-            if oracle.size is None and cls.requires_arch_info({**_defaults(cls), **kwargs}):
+            needs = cls.requires_arch_info({**_defaults(cls), **kwargs})
+            if needs and oracle.size is None:
                 raise ConfigError(
-                    f"{label} needs {', '.join(cls.requires_arch_info({**_defaults(cls), **kwargs}))}"
-                    f" per architecture, which benchmark {config.benchmark!r} cannot list over "
-                    "its unbounded space"
+                    f"{label} needs {', '.join(needs)} per architecture, which benchmark "
+                    f"{config.benchmark!r} cannot list over its unbounded space"
                 )
             searchers[label], params[label] = cls, kwargs
             variants[label] = config.variant_hash(name, p)
