@@ -113,8 +113,9 @@ def generate_sharded(
 ) -> CachedRuns:
     """Train every seed group not yet on disk on a Dask `executor` (else here, one after
     another), write each shard file as it comes back, and return the shards merged (seeds in
-    order). Groups with a checkpoint go first. `on_shard(job, reused)` after each group. Dask workers train with one torch thread
-    each; a seed's bits can depend on the thread count, never on its shard."""
+    order); groups with a checkpoint go first. `on_shard(job, reused)` after each group. Dask
+    workers train with one torch thread each; a seed's bits can depend on the thread count,
+    never on its shard."""
     done: dict[str, tuple[str, CachedRuns]] = {}
     todo = []
     for job in jobs:
