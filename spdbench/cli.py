@@ -224,24 +224,33 @@ def compare(
         )
 
 
+def _results_table(title: str, columns: tuple[str, ...]) -> Table:
+    """A results table: the first column (a predictor or searcher label, long for variants)
+    folds onto a second line instead of being cut; the numbers are right-aligned, unwrapped."""
+    table = Table(title=title)
+    label, *numbers = columns
+    table.add_column(label, overflow="fold")
+    for col in numbers:
+        table.add_column(col, justify="right", no_wrap=True)
+    return table
+
+
 def _print_summary(summary: Any, config: Any) -> None:
     from spdbench.harness.compare import predictor_label
 
-    table = Table(title=f"{config.benchmark}: {config.seeds} replicates, mean ± 95% interval")
-    for col in (
-        "predictor",
-        "n train",
-        "kendall tau",
-        "spearman",
-        "top-10%",
-        "regret",
-        "init s",
-        "query s/arch",
-    ):
-        if col == "predictor":  # long variant labels fold onto a second line, never cut
-            table.add_column(col, overflow="fold")
-        else:
-            table.add_column(col, justify="right", no_wrap=True)
+    table = _results_table(
+        f"{config.benchmark}: {config.seeds} replicates, mean ± 95% interval",
+        (
+            "predictor",
+            "n train",
+            "kendall tau",
+            "spearman",
+            "top-10%",
+            "regret",
+            "init s",
+            "query s/arch",
+        ),
+    )
 
     def fmt(row: Any, m: str, spec: str = ".3f") -> str:
         return f"{row[m]:{spec}}±{row[m + '_ci']:{spec}}"
@@ -536,16 +545,12 @@ def search(
 
         rows = run_search(plan, on_start=started, on_done=finished, executor=executor)
     summary = summarize(rows)
-    table = Table(
-        title=f"{plan.config.benchmark}: final {plan.report_metric.name} @ "
+    table = _results_table(
+        f"{plan.config.benchmark}: final {plan.report_metric.name} @ "
         f"{plan.report_fidelity} epochs, {plan.config.seeds} seeds, budget {plan.budget}, "
-        f"{plan.config.workers_sim} simulated worker(s)"
+        f"{plan.config.workers_sim} simulated worker(s)",
+        ("searcher", "mean ± std", "95% bootstrap", "regret", "evals", "sim s", "wall s"),
     )
-    for col in ("searcher", "mean ± std", "95% bootstrap", "regret", "evals", "sim s", "wall s"):
-        if col == "searcher":
-            table.add_column(col, overflow="fold")
-        else:
-            table.add_column(col, justify="right", no_wrap=True)
     for _, r in summary.iterrows():
         table.add_row(
             escape(r["searcher"]),  # petri-ga[knn] is not markup

@@ -80,11 +80,13 @@ def conv3x3_matrices(kernels: torch.Tensor, size: int) -> torch.Tensor:
     return torch.index_select(flat, 1, index.view(-1)).view(n, *index.shape)
 
 
-def networks_by_op(ops: np.ndarray, codes: tuple[int, ...], device: torch.device) -> list:
+def networks_by_op(
+    ops: np.ndarray | torch.Tensor, codes: tuple[int, ...], device: torch.device
+) -> list:
     """For each column of `ops` (N, K), the indices of the networks whose op there is each of
     `codes`: [(idx of codes[0], idx of codes[1], ...) per column], so an op runs only for its
     networks (gathered by index, added back with index_add)."""
-    ops = torch.as_tensor(np.asarray(ops))
+    ops = torch.as_tensor(ops)
     return [
         tuple(torch.nonzero(ops[:, k] == code).view(-1).to(device) for code in codes)
         for k in range(ops.shape[1])

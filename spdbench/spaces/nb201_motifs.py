@@ -99,7 +99,7 @@ class NB201MotifNetworks(MotifNetworks):
         if self._cache is None or self._cache[0] != key:
             n, edges = self.n_networks, len(EDGES)
             skip, pool = ((self.cells == op).view(n, edges, 1, 1).to(like) for op in (SKIP, POOL))
-            convs = cell_ops.networks_by_op(self.cells.numpy(), (CONV1, CONV3), like.device)
+            convs = cell_ops.networks_by_op(self.cells, (CONV1, CONV3), like.device)
             self._cache = (key, (skip, pool, convs))
         return self._cache[1]
 
