@@ -216,17 +216,20 @@ class NB101MotifNetworks(MotifNetworks):
             n, -1, s, h0.shape[3]
         )
         proj = F.relu(cell_ops.batch_norm(proj)).view(n, INTERIOR + 1, c, s, -1)
+        # unbind, not proj[:, t]: one backward op for all slices instead of a zero-filled
+        # copy of the whole tensor per slice (and the same again in the outer backward)
+        proj_by_node, kernels_by_node = proj.unbind(1), kernels.unbind(1)
         nodes: list[torch.Tensor] = []
         for t in range(INTERIOR):
-            total = proj[:, t]
+            total = proj_by_node[t]
             if t:  # interior inputs, truncated to this node's channels
                 earlier = torch.stack(nodes, dim=1)  # (N, t, C, S, P)
                 total = (
                     total + torch.einsum("nk,nkcsp->ncsp", edges[:, :t, t], earlier) * chan[:, t]
                 )
-            nodes.append(self._node_op(t, total, kernels[:, t], ops[t]))
+            nodes.append(self._node_op(t, total, kernels_by_node[t], ops[t]))
         out = torch.einsum("ntoc,ntcsp->nosp", place, torch.stack(nodes, dim=1))
-        out = out + in_out * proj[:, INTERIOR]
+        out = out + in_out * proj_by_node[INTERIOR]
         z = out.mean(dim=3)  # global average pooling: (N, C, S)
         return torch.baddbmm(
             head_b.view(n, 1, -1), z.transpose(1, 2), head_w.view(n, c, self.out_width)
