@@ -119,6 +119,13 @@ def executor_options(f: Any) -> Any:
     help="Master seed; every split and predictor seed derives from it.",
 )
 @click.option(
+    "--rerun",
+    metavar="NAMES",
+    help="Run these predictors' stored jobs again (comma-separated names as listed in "
+    "--predictors, or all), e.g. after changing a predictor's code. A new row replaces the "
+    "stored one only when its job succeeds; the same command resumes an interrupted rerun.",
+)
+@click.option(
     "--job-timeout",
     type=float,
     default=3600,
@@ -155,6 +162,7 @@ def compare(
     out: Path | None,
     workers: str,
     job_timeout: float,
+    rerun: str | None,
     **options: Any,
 ) -> None:
     """Rank architectures with each predictor and compare them with the ground truth.
@@ -166,7 +174,7 @@ def compare(
     Each finished job is stored at once (OUT/jobs/, merged into OUT/results.parquet at the
     end); rerunning the same command skips finished jobs.
     """
-    from spdbench.harness.compare import failed_jobs, run_compare, summarize
+    from spdbench.harness.compare import rerun_labels, run_compare, summarize
     from spdbench.harness.plan import resolve_compare
 
     explicit = {
@@ -180,6 +188,7 @@ def compare(
         config_file=config_file,
         explicit=explicit,
     )
+    reruns = rerun_labels(plan, rerun)
 
     from spdbench.harness.executors import open_executor
 
@@ -197,14 +206,20 @@ def compare(
                 description=f"compare ({done} already done)" if done else "compare",
             )
 
+        failed: list[dict[str, Any]] = []
+
         def finished(row: dict[str, Any]) -> None:
+            if row.get("status") == "failed":
+                failed.append(row)
             progress.update(
                 task,
                 advance=1,
                 description=f"{row['predictor']} r{row['replicate']} n{row['train_size']}",
             )
 
-        rows = run_compare(plan, on_start=started, on_done=finished, executor=executor)
+        rows = run_compare(
+            plan, rerun=reruns, on_start=started, on_done=finished, executor=executor
+        )
     _print_summary(summarize(rows), plan.config)
     from spdbench.report.compare_report import write_report
 
@@ -214,13 +229,15 @@ def compare(
         f"results: {out}/results.parquet (config {plan.config_hash}, record in {out}/runs/)"
     )
     console.print(f"report: {report_md}")
-    failed = failed_jobs(rows)
-    if len(failed):
-        first = failed.groupby("predictor", sort=False)["error"].first()
+    if failed:  # every stored failure is retried by the run, so these are all of them
+        first: dict[str, str] = {}
+        for row in failed:
+            first.setdefault(row["predictor"], row["error"])
         raise JobsFailedError(
             f"{len(failed)} of {len(rows)} jobs failed, the others finished; "
             + "; ".join(f"{p}: {e}" for p, e in first.items())
-            + " (stored with their errors; fix the predictor and rerun to retry them)"
+            + " (stored with their errors, reruns keeping their earlier rows; fix the "
+            "predictor and rerun to retry them)"
         )
 
 

@@ -355,3 +355,54 @@ def test_a_predictor_whose_fitted_info_is_not_a_dict_fails_alone(cli, tmp_path, 
     rows = pd.read_parquet(out / "results.parquet").set_index("predictor")
     assert rows.loc["knn", "status"] == "failed" and rows.loc["random", "status"] == "ok"
     assert "Failed jobs" in (out / "report.md").read_text()
+
+
+def test_rerun_replaces_only_the_named_predictors_rows(cli, tmp_path, monkeypatch):
+    from spdbench.predictors.knn import KNNPredictor
+
+    out = tmp_path / "out"
+    args = ["compare", "-b", "synthetic-slope", "-p", "knn,random", "--seeds", "2",
+            "--train-sizes", "8", "--workers", "1", "--out", str(out)]  # fmt: skip
+    assert cli(*args).code == 0
+    before = pd.read_parquet(out / "results.parquet").set_index(["predictor", "replicate"])
+
+    # the predictor's code changes: its rows are rerun, the other predictor's are kept
+    real = KNNPredictor._predict
+    monkeypatch.setattr(KNNPredictor, "_predict", lambda self, a, c: -real(self, a, c))
+    r = cli(*args, "--rerun", "knn")
+    assert r.code == 0, r.err
+    after = pd.read_parquet(out / "results.parquet").set_index(["predictor", "replicate"])
+    assert len(after) == 4 and not list(out.glob("rerun-*.json"))
+    for rep in (0, 1):
+        assert after.loc[("knn", rep), "kendall_tau"] == pytest.approx(
+            -before.loc[("knn", rep), "kendall_tau"]
+        )
+        assert (
+            after.loc[("random", rep), "finished_at"] == before.loc[("random", rep), "finished_at"]
+        )
+
+    # a rerun whose predictor now raises keeps the stored rows, fails with exit 4, and the
+    # same command resumes it once the predictor is fixed
+    monkeypatch.setattr(KNNPredictor, "_predict", lambda self, a, c: 1 / 0)
+    r = cli(*args, "--rerun", "all")
+    assert r.code == 4 and "ZeroDivisionError" in r.err and "earlier rows" in r.err
+    kept = pd.read_parquet(out / "results.parquet").set_index(["predictor", "replicate"])
+    assert (kept["status"] == "ok").all()
+    assert kept.loc[("knn", 0), "kendall_tau"] == after.loc[("knn", 0), "kendall_tau"]
+    pending = json.loads(next(out.glob("rerun-*.json")).read_text())["pending"]
+    assert len(pending) == 2 and all("/knn/" in k for k in pending)  # random was redone
+    monkeypatch.setattr(KNNPredictor, "_predict", real)
+    r = cli(*args, "--rerun", "all")
+    assert r.code == 0 and "2 of 4 jobs already done" in r.err, r.err
+    final = pd.read_parquet(out / "results.parquet").set_index(["predictor", "replicate"])
+    assert final.loc[("knn", 0), "kendall_tau"] == pytest.approx(
+        before.loc[("knn", 0), "kendall_tau"]
+    )
+    assert not list(out.glob("rerun-*.json"))
+
+
+def test_rerun_of_a_predictor_the_run_does_not_list(cli, tmp_path):
+    r = cli("compare", "-b", "synthetic-slope", "-p", "knn", "--out", str(tmp_path),
+            "--rerun", "knn,gp")  # fmt: skip
+    _one_line_error(r, "--rerun names gp", "knn")
+    assert not list(tmp_path.iterdir())

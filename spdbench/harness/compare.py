@@ -16,13 +16,14 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
 
 from spdbench import provenance
-from spdbench.errors import PredictorContractError, shorten
+from spdbench.errors import ConfigError, PredictorContractError, shorten
 from spdbench.harness.executors import Executor, run_jobs
 from spdbench.harness.metrics import mean_ci, ranking_metrics
 from spdbench.harness.plan import ComparePlan, Job, select_jobs
@@ -207,12 +208,17 @@ def failed_jobs(rows: pd.DataFrame) -> pd.DataFrame:
 def run_compare(
     plan: ComparePlan,
     *,
+    rerun: Collection[str] = (),
     on_start: Callable[[int, int], None] | None = None,
     on_done: Callable[[dict[str, Any]], None] | None = None,
     executor: Executor | None = None,
 ) -> pd.DataFrame:
     """Run every job of `plan` not yet in its results store; returns this config's rows.
 
+    `rerun` names predictors (labels as in the config) whose stored jobs run again: a new row
+    replaces the stored one only when its job succeeds, so a rerun stopped half-way, or one
+    whose predictor now raises, loses no stored row; the same rerun started again resumes
+    (OUT/rerun-<config hash>.json lists the jobs still to redo until none is left).
     `on_start(total, already_done)` is called once, `on_done(row)` after each finished job;
     jobs run on `executor` (`executors.open_executor`), else on one opened for this call from
     `plan.executor`.
@@ -221,17 +227,80 @@ def run_compare(
     write_json_atomic(plan.out / "runs" / f"{plan.config_hash}.json", plan.record_json())
     jobs = plan.jobs()
     done = store.finished()
-    todo = [j for j in jobs if j.key not in done and j.legacy_key not in done]
+    redo = _Reruns.open(plan, jobs, done, rerun)
+    todo = [
+        j for j in jobs if j.key in redo.pending or (j.key not in done and j.legacy_key not in done)
+    ]
     if on_start:
         on_start(len(jobs), len(jobs) - len(todo))
     try:
         for row in run_jobs(plan, todo, run_job, executor):
-            store.append([row])
+            if not redo.failed(row):  # a rerun that raised leaves its stored row in place
+                store.append([row])
+                redo.strike_off(row)
             if on_done:
                 on_done(row)
     finally:
         store.compact()
     return select_jobs(store.read(), jobs)
+
+
+def rerun_labels(plan: ComparePlan, value: str | None) -> tuple[str, ...]:
+    """The predictors `--rerun` names ("a,b" or "all"), each one this run lists."""
+    if not value:
+        return ()
+    listed = plan.config.predictors
+    names = listed if value.strip() == "all" else tuple(n.strip() for n in value.split(","))
+    unknown = [n for n in names if n not in listed]
+    if unknown or not names:
+        raise ConfigError(
+            f"--rerun names {', '.join(unknown) or 'nothing'}, which this run does not list; "
+            f"name predictors of --predictors ({', '.join(listed)}) or all"
+        )
+    return tuple(names)
+
+
+class _Reruns:
+    """The stored jobs a `--rerun` still has to redo, kept in OUT/rerun-<config hash>.json
+    while any is left, so that starting the same rerun again resumes it."""
+
+    def __init__(self, path: Path, predictors: list[str], pending: set[str]) -> None:
+        self.path, self.predictors, self.pending = path, predictors, pending
+
+    @classmethod
+    def open(
+        cls, plan: ComparePlan, jobs: list[Job], done: set[str], rerun: Collection[str]
+    ) -> _Reruns:
+        path = plan.out / f"rerun-{plan.config_hash}.json"
+        predictors = sorted(set(rerun))
+        if not predictors:
+            return cls(path, predictors, set())
+        with contextlib.suppress(FileNotFoundError, ValueError, KeyError, TypeError):
+            saved = json.loads(path.read_text())
+            if saved["predictors"] == predictors:  # the same rerun, interrupted: resume it
+                return cls(path, predictors, set(saved["pending"]))
+        stored = [j for j in jobs if j.key in done or j.legacy_key in done]
+        reruns = cls(path, predictors, {j.key for j in stored if j.predictor in predictors})
+        reruns._save()
+        return reruns
+
+    def failed(self, row: dict[str, Any]) -> bool:
+        """Whether `row` is a rerun whose predictor raised (its job stays pending)."""
+        return row["job_key"] in self.pending and row.get("status") == "failed"
+
+    def strike_off(self, row: dict[str, Any]) -> None:
+        """`row`'s job is redone and stored."""
+        if row["job_key"] in self.pending:
+            self.pending.discard(row["job_key"])
+            self._save()
+
+    def _save(self) -> None:
+        if self.pending:
+            write_json_atomic(
+                self.path, {"predictors": self.predictors, "pending": sorted(self.pending)}
+            )
+        else:
+            self.path.unlink(missing_ok=True)
 
 
 SUMMARY_METRICS = (
