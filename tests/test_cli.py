@@ -3,6 +3,7 @@
 import json
 
 import h5py
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -342,6 +343,12 @@ def test_the_selected_hyperparameters_are_stored_and_reported(cli, tmp_path):
     md = (out / "report.md").read_text()
     assert "## Hyperparameters selected in fitting" in md
     assert sum(f"| 8 | hidden = {h} | " in md for h in (1, 2)) == len(set(picked))
+    # the in-loop tau of the final fit's 4 outer steps (Cassimon et al.'s measure), reported
+    steps = [json.loads(info)["step_tau"] for info in rows["fitted_info"]]
+    assert all(len(t) == 4 for t in steps)
+    overall = [np.mean([0.0 if v is None else v for v in t]) for t in steps]
+    assert "## Kendall tau inside the outer loop" in md
+    assert f"| dish-select | 8 | {np.mean(overall):.3f} ± " in md
 
 
 def test_a_predictor_whose_fitted_info_is_not_a_dict_fails_alone(cli, tmp_path, monkeypatch):

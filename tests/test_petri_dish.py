@@ -238,3 +238,19 @@ def test_an_outer_step_with_a_non_finite_gradient_is_skipped(monkeypatch):
     assert np.isnan(history[0]) and np.isfinite(history[1:]).all()
     assert torch.isfinite(p.dish_.x_train).all() and torch.isfinite(p.dish_.x_valid).all()
     assert np.isfinite(p.predict(archs, Context(space=oracle.space))).all()
+
+
+def test_in_loop_tau_is_cassimons_measure_on_each_steps_motifs():
+    """fitted_info's step_tau[0] is Kendall tau of the first outer step's motifs before any
+    update: the untrained dish's ranking of those same training motifs (same seed, same x0)."""
+    oracle = SyntheticSlopeOracle()
+    archs = np.round(np.linspace(0.37, 1.5, 12), 2)[:, None]
+    scores, context = oracle.scores(archs), Context(space=oracle.space)
+    trained = PetriDish(seed=3, **FAST).fit(archs, scores, context)
+    info = trained.fitted_info()
+    assert len(info["step_tau"]) == FAST["outer_steps"]
+    assert all(t is None or -1 <= t <= 1 for t in info["step_tau"])
+    untrained = PetriDishUntrained(seed=3, **FAST).fit(archs, scores, context)
+    expected = kendalltau(untrained.predict(archs, context), scores).statistic
+    assert info["step_tau"][0] == pytest.approx(expected, abs=1e-4)
+    assert "step_tau" not in untrained.fitted_info()  # no outer step, nothing measured

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy import stats
 
 from spdbench.errors import ConfigError, InvalidInputError
 from spdbench.oracles.base import Oracle
@@ -240,10 +241,15 @@ class PetriDish(Predictor):
         self.dish_ = _train_dish(archs, scores, context, params)
 
     def fitted_info(self) -> dict[str, Any]:
-        """With `select`: the grid point App. A.1 picked and every point's held-out loss."""
-        if not getattr(self, "selected_params_", None):
-            return {}
-        return {"selected_params": self.selected_params_, "selection": self.selection_}
+        """Kendall tau between inner and true losses of each outer step's motifs (before its
+        update; Cassimon et al.'s in-loop measure, None where undefined), and with `select`
+        the grid point App. A.1 picked and every point's held-out loss."""
+        info: dict[str, Any] = {}
+        if getattr(self, "dish_", None) is not None and self.dish_.step_tau:
+            info["step_tau"] = [None if np.isnan(t) else round(t, 4) for t in self.dish_.step_tau]
+        if getattr(self, "selected_params_", None):
+            info |= {"selected_params": self.selected_params_, "selection": self.selection_}
+        return info
 
     def _select(self, archs: np.ndarray, scores: np.ndarray, context: Context) -> dict[str, Any]:
         """App. A.1: train on one half, pick the grid point with the smallest Eq. 2 loss on the
@@ -306,9 +312,11 @@ class _Dish:
         x_train: torch.Tensor,
         x_valid: torch.Tensor,
         history: list[float],
+        step_tau: list[float] | None = None,
     ) -> None:
         self.params, self.theta0, self.labels = params, theta0, labels
         self.x_train, self.x_valid, self.history = x_train, x_valid, history
+        self.step_tau = step_tau or []
 
     def predict(self, archs: np.ndarray, context: Context) -> np.ndarray:
         """Sec. 3.2: train each new motif on the optimised data; score = -inner valid loss."""
@@ -374,7 +382,7 @@ def _train_dish(
     schedule = torch.optim.lr_scheduler.StepLR(
         optimizer, step_size=max(1, p["outer_decay_every"]), gamma=p["outer_lr_decay"]
     )
-    history = []
+    history, step_tau = [], []
     n = len(archs)
     for _ in range(p["outer_steps"]):
         # App. A.3.2: a fixed-size batch of motifs per outer step when there are more of them.
@@ -386,6 +394,7 @@ def _train_dish(
             sub, theta0, x_train, x_valid, labels, p["inner_steps"], p["inner_lr"], p["inner_l2"]
         )
         loss = outer_loss(losses, target, p["outer_objective"])  # Eq. 2 by default
+        step_tau.append(_kendall_tau(losses.detach(), target))
         optimizer.zero_grad()
         loss.backward()  # Eqs. 3-4: through the unrolled inner loop into S_train and S_valid
         if _finite_step(loss, x_train, x_valid):
@@ -401,6 +410,14 @@ def _train_dish(
                 schedule.step()
         history.append(loss.item())
         # The motif-networks restart from theta_init at the next step (inner_train starts there).
-    return _Dish(
-        dict(p), theta0.cpu(), labels.cpu(), x_train.detach().cpu(), x_valid.detach().cpu(), history
-    )
+    x_train, x_valid = x_train.detach().cpu(), x_valid.detach().cpu()
+    return _Dish(dict(p), theta0.cpu(), labels.cpu(), x_train, x_valid, history, step_tau)
+
+
+def _kendall_tau(inner_losses: torch.Tensor, true_losses: torch.Tensor) -> float:
+    """Kendall tau between a step's inner validation losses and its motifs' true losses, the
+    measure of Cassimon et al.'s Fig. 4 and table; NaN where undefined (tied or diverged)."""
+    a, b = inner_losses.double().cpu().numpy(), true_losses.double().cpu().numpy()
+    if not (np.isfinite(a).all() and np.ptp(a) > 0 and np.ptp(b) > 0):
+        return float("nan")
+    return float(stats.kendalltau(a, b).statistic)

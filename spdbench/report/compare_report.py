@@ -240,15 +240,59 @@ def markdown_table(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _selected(info: Any) -> dict[str, Any] | None:
-    """The `selected_params` of a stored fitted_info, or None (NaN in rows stored before it was
-    recorded, or a plugin's info that holds none)."""
+def _fitted(info: Any) -> dict[str, Any]:
+    """A stored fitted_info as a dict ({} in rows stored before it was recorded, or for a
+    plugin's info that is not one)."""
     try:
         parsed = json.loads(info) if isinstance(info, str) else None
     except json.JSONDecodeError:
-        return None
-    selected = parsed.get("selected_params") if isinstance(parsed, dict) else None
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _selected(info: Any) -> dict[str, Any] | None:
+    """The `selected_params` of a stored fitted_info, or None."""
+    selected = _fitted(info).get("selected_params")
     return selected if isinstance(selected, dict) else None
+
+
+def in_loop_tau_table(rows: pd.DataFrame) -> list[str]:
+    """Markdown lines: Kendall tau on each outer step's own motifs (Cassimon et al.'s Fig. 4
+    and their table: undefined steps count as 0), overall, over the first and the last tenth
+    of the steps, beside the held-out tau; nothing when no job recorded it."""
+    if "fitted_info" not in rows.columns:
+        return []
+    found = []
+    for _, row in rows.iterrows():
+        taus = _fitted(row["fitted_info"]).get("step_tau")
+        if isinstance(taus, list) and taus:
+            t = np.array([0.0 if v is None else float(v) for v in taus])
+            tenth = max(1, len(t) // 10)
+            found.append((predictor_label(row), int(row["train_size"]), t.mean(),
+                          t[:tenth].mean(), t[-tenth:].mean(),
+                          sum(v is None for v in taus) / len(t), row["kendall_tau"]))  # fmt: skip
+    if not found:
+        return []
+    cols = ["predictor", "n", "all", "first", "last", "undefined", "held_out"]
+    table = pd.DataFrame(found, columns=cols)
+    lines = [
+        "## Kendall tau inside the outer loop",
+        "",
+        "Kendall tau between the inner validation losses and the true losses of each outer "
+        "step's own motifs, before its update (the measure of Cassimon et al.'s Fig. 4 and "
+        "their table; a step where it is undefined counts as 0): the mean over all steps, "
+        "over the first and the last tenth of them, and the share of undefined steps; "
+        "held-out: Kendall tau on the test architectures. Mean ± 95% interval over replicates.",
+        "",
+        "| predictor | n train | all steps | first tenth | last tenth | undefined | held-out |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (predictor, n), grp in table.groupby(["predictor", "n"], sort=False):
+        cells = ["{:.3f} ± {:.3f}".format(*mean_ci(grp[c].to_numpy())) for c in cols[2:5]]
+        undefined = f"{100 * grp['undefined'].mean():.0f}%"
+        held = "{:.3f} ± {:.3f}".format(*mean_ci(grp["held_out"].to_numpy()))
+        lines.append(f"| {predictor} | {n} | {' | '.join(cells)} | {undefined} | {held} |")
+    return [*lines, ""]
 
 
 def selections_table(rows: pd.DataFrame) -> list[str]:
@@ -332,6 +376,7 @@ def write_report(
         "",
     ]
     text += selections_table(finished)
+    text += in_loop_tau_table(finished)
     if len(failed):
         text += ["## Failed jobs", "", "| predictor | failed jobs | first error |", "|---|---|---|"]
         for name, grp in failed.groupby("predictor", sort=False):
