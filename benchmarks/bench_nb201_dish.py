@@ -5,7 +5,10 @@ Prints, for the Table 4 setting (40 motif-networks per outer step, 50 inner step
 - prediction throughput (cells/s) over the 15,625 cells (a timed slice, projected),
 and the same for the sigmoid-slope dish at Table 2 (60 x 250) as the baseline ratio.
 
-    python benchmarks/bench_nb201_dish.py [--outer 5] [--cells 4096] [--threads 2]
+    python benchmarks/bench_nb201_dish.py [--outer 5] [--cells 4096] [--threads 2] [--nb101]
+
+With --nb101 the cells are nb101-subset's 292 recorded NAS-Bench-101 cells instead (motif C,
+hidden 3: C = 12 channels), prediction timed over all of them.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import time
 import numpy as np
 import torch
 
+from spdbench.oracles.catalog import load_oracle
 from spdbench.predictors.petri_dish import inner_valid_loss, outer_loss
 from spdbench.spaces.motif_settings import CELL_TABLE_4
 from spdbench.spaces.nb201 import NB201Space
@@ -54,10 +58,16 @@ def main() -> None:
     parser.add_argument("--outer", type=int, default=5, help="outer steps timed")
     parser.add_argument("--cells", type=int, default=4096, help="cells timed for prediction")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for prediction")
+    parser.add_argument("--nb101", action="store_true", help="NAS-Bench-101 cells instead")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    nb201, slope = NB201Space(), SlopeSpace()
-    cells = nb201.enumerate()
+    slope = SlopeSpace()
+    if args.nb101:
+        oracle = load_oracle("nb101-subset")
+        nb201, cells, label = oracle.space, oracle.pool(), "nb101 cells"
+    else:
+        nb201, label = NB201Space(), "nb201 cells"
+        cells = nb201.enumerate()
     cells = cells[rng.permutation(len(cells))]  # a mix of every op on every edge
     t4 = CELL_TABLE_4
     rows = []
@@ -77,7 +87,7 @@ def main() -> None:
     )
     rows.append(("predict: cells/s", c_cell, c_slope))
     rows.append(("predict: projected s for 15,625 cells", 15625 / c_cell, 15625 / c_slope))
-    print(f"{'':44s} {'nb201 cells':>12s} {'slope (baseline)':>17s} {'ratio':>7s}")
+    print(f"{'':44s} {label:>12s} {'slope (baseline)':>17s} {'ratio':>7s}")
     for name, a, b in rows:
         print(f"{name:44s} {a:12.3f} {b:17.3f} {a / b:7.2f}")
 
