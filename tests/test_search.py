@@ -192,6 +192,18 @@ def test_builtin_searchers_pass_the_contract(name):
     assert set(outcome.values()) == {"passed"}
 
 
+def test_check_searcher_searches_the_cells_a_replayed_proxy_records():
+    """As `spdbench search` does, the check gives petri-ga with zc-nwot the 724 NB201 cells
+    with a recorded score, not all 15,625 (most of which it could not rank)."""
+    from spdbench.search.checks import check_searcher
+
+    params = {"predictor": "zc-nwot", "warm_start": 10, "top_k": 5}
+    outcome = check_searcher(
+        plugins.load("searcher", "petri-ga"), load_oracle("nb201-cifar10"), params=params
+    )
+    assert set(outcome.values()) == {"passed"}
+
+
 class OutsideSearcher(Searcher):
     name = "outside"
     description = "suggests an architecture outside the space"

@@ -30,13 +30,16 @@ class _Setup:
     def run(self, seed: int = 0, workers: int = 3) -> Trajectory:
         o = self.oracle
         searcher = self.cls(**{**self.params, "seed": seed})
+        # as `spdbench search` does: a searcher that needs recorded facts (petri-ga with a
+        # replayed zero-cost proxy) searches the architectures that record them
+        having = self.cls.requires_arch_info(searcher.get_params())
         searcher.setup(
             SearchContext(
                 space=o.space,
                 fidelities=o.epochs,
                 fidelity=int(o.epochs[-1]),
                 rng=np.random.default_rng(seed),
-                pool=o.enumerate() if o.size is not None else None,
+                pool=o.pool(having) if o.size is not None else None,
                 oracle=o,
                 metric=o.default_metric,
             )
