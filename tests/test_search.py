@@ -193,7 +193,7 @@ def test_builtin_searchers_pass_the_contract(name):
 
 
 def test_check_searcher_searches_the_cells_a_replayed_proxy_records():
-    """As `spdbench search` does, the check gives petri-ga with zc-nwot the 724 NB201 cells
+    """As `spdbench search` does, the check gives petri-ga with zc-nwot the 725 NB201 cells
     with a recorded score, not all 15,625 (most of which it could not rank)."""
     from spdbench.search.checks import check_searcher
 
@@ -419,3 +419,19 @@ def test_an_interrupted_search_keeps_finished_runs_and_resumes(tmp_path, monkeyp
         rows[cols].sort_values(order).reset_index(drop=True),
         whole[cols].sort_values(order).reset_index(drop=True),
     )
+
+
+def test_a_budget_larger_than_the_searchable_pool_is_refused_at_planning(tmp_path):
+    from spdbench.search.experiment import SearchConfig, plan_search
+
+    oracle = load_oracle("nb201-cifar10")
+    for predictor, pool in (("zc-nwot", len(oracle.pool(("zc_nwot",)))), ("knn", 15625)):
+        config = SearchConfig(
+            benchmark="nb201-cifar10",
+            searchers=("petri-ga",),
+            predictor=predictor,
+            budget=f"{pool + 1}evals",
+        )
+        with pytest.raises(ConfigError, match=f"searches the {pool} architectures"):
+            plan_search(config, out=tmp_path / predictor)
+        assert not (tmp_path / predictor).exists()

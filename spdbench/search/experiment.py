@@ -345,6 +345,13 @@ def plan_search(
                     f"{label} needs {', '.join(needs)} per architecture, which benchmark "
                     f"{config.benchmark!r} cannot list over its unbounded space"
                 )
+            pool_size = len(oracle.pool(needs)) if needs else oracle.size
+            if None not in (budget.evaluations, pool_size) and budget.evaluations > pool_size:
+                raise ConfigError(
+                    f"{label} searches the {pool_size} architectures of {config.benchmark!r}"
+                    f"{' that record ' + ', '.join(needs) if needs else ''}, fewer than the "
+                    f"budget of {budget.evaluations} evaluations: lower --budget"
+                )
             searchers[label], params[label] = cls, kwargs
             variants[label] = config.variant_hash(name, p)
     out = Path(out) if out else Path("results") / f"search-{Path(config.benchmark).stem}"
