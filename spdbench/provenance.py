@@ -3,25 +3,41 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import platform
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any
 
 PACKAGES = ("spdbench", "numpy", "scipy", "pandas", "pyarrow", "h5py", "torch")
 
 
 def versions() -> dict[str, str]:
-    """Versions of Python and the packages results depend on."""
+    """Versions of Python and the packages results depend on, and a digest of spdbench's own
+    source (its version number does not change with every edit; the digest does)."""
     out = {"python": platform.python_version()}
     for pkg in PACKAGES:
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
             out[pkg] = "not installed"
+    out["spdbench_source"] = source_digest()
     return out
+
+
+@functools.cache
+def source_digest() -> str:
+    """Short SHA-256 over spdbench's .py files (relative paths and bytes, in sorted order):
+    two results rows with different digests were made by different code."""
+    root = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def machine() -> dict[str, Any]:

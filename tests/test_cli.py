@@ -413,3 +413,20 @@ def test_rerun_of_a_predictor_the_run_does_not_list(cli, tmp_path):
             "--rerun", "knn,gp")  # fmt: skip
     _one_line_error(r, "--rerun names gp", "knn")
     assert not list(tmp_path.iterdir())
+
+
+def test_the_report_says_which_rows_older_code_made(cli, tmp_path, monkeypatch):
+    from spdbench import provenance
+
+    out = tmp_path / "out"
+    args = ["compare", "-b", "synthetic-slope", "-p", "knn,random", "--seeds", "2",
+            "--train-sizes", "8", "--workers", "1", "--out", str(out)]  # fmt: skip
+    assert cli(*args).code == 0
+    old = provenance.source_digest()
+    assert "## Code versions" not in (out / "report.md").read_text()  # one version only
+    monkeypatch.setattr(provenance, "source_digest", lambda: "0123456789abcdef")
+    assert cli(*args, "--rerun", "knn").code == 0  # knn's rows now come from "new" code
+    md = (out / "report.md").read_text()
+    assert "## Code versions" in md
+    assert "| knn | `0123456789abcdef` (this spdbench) | 2 |" in md
+    assert f"| random | `{old}` | 2 |" in md

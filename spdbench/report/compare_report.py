@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from spdbench import provenance
 from spdbench.errors import DataFileError
 from spdbench.harness.compare import failed_jobs, predictor_label, summarize
 from spdbench.harness.metrics import mean_ci
@@ -320,6 +321,36 @@ def selections_table(rows: pd.DataFrame) -> list[str]:
     return [*lines, ""]
 
 
+def code_versions_table(rows: pd.DataFrame) -> list[str]:
+    """Markdown lines: which rows which version of spdbench's source made, when the rows
+    come from more than one (e.g. a store extended after the code changed); nothing else."""
+    if "versions" not in rows.columns:
+        return []
+    source = rows["versions"].map(lambda v: _fitted(v).get("spdbench_source") or "not recorded")
+    if source.nunique() <= 1:
+        return []
+    current = provenance.source_digest()
+    labels = rows.apply(predictor_label, axis=1)
+    table = pd.DataFrame(
+        {"predictor": labels, "source": source, "finished_at": rows["finished_at"]}
+    )
+    lines = [
+        "## Code versions",
+        "",
+        f"These rows come from {source.nunique()} versions of spdbench's source (a digest of "
+        "its .py files; `not recorded` for rows stored before it was). Rows made by older "
+        "code can be run again with the same command plus `--rerun NAMES`.",
+        "",
+        "| predictor | source digest | rows | last finished |",
+        "|---|---|---|---|",
+    ]
+    groups = table.groupby(["predictor", "source"], sort=False)["finished_at"]
+    for (predictor, digest), finished in groups:
+        mark = " (this spdbench)" if digest == current else ""
+        lines.append(f"| {predictor} | `{digest}`{mark} | {len(finished)} | {finished.max()} |")
+    return [*lines, ""]
+
+
 def write_report(
     results: Path, out: Path | None = None, config_hash: str | None = None, command: str = ""
 ) -> Path:
@@ -377,6 +408,7 @@ def write_report(
     ]
     text += selections_table(finished)
     text += in_loop_tau_table(finished)
+    text += code_versions_table(rows)
     if len(failed):
         text += ["## Failed jobs", "", "| predictor | failed jobs | first error |", "|---|---|---|"]
         for name, grp in failed.groupby("predictor", sort=False):
