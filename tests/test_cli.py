@@ -411,7 +411,7 @@ def test_rerun_replaces_only_the_named_predictors_rows(cli, tmp_path, monkeypatc
 def test_rerun_of_a_predictor_the_run_does_not_list(cli, tmp_path):
     r = cli("compare", "-b", "synthetic-slope", "-p", "knn", "--out", str(tmp_path),
             "--rerun", "knn,gp")  # fmt: skip
-    _one_line_error(r, "--rerun names gp", "knn")
+    _one_line_error(r, "--rerun: gp is not in --predictors (knn)")
     assert not list(tmp_path.iterdir())
 
 

@@ -254,8 +254,8 @@ def rerun_labels(plan: ComparePlan, value: str | None) -> tuple[str, ...]:
     unknown = [n for n in names if n not in listed]
     if unknown or not names:
         raise ConfigError(
-            f"--rerun names {', '.join(unknown) or 'nothing'}, which this run does not list; "
-            f"name predictors of --predictors ({', '.join(listed)}) or all"
+            f"--rerun: {', '.join(unknown) or 'no name'} is not in --predictors "
+            f"({', '.join(listed)}); name some of them, or all"
         )
     return tuple(names)
 

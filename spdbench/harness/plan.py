@@ -252,7 +252,8 @@ def jobs_of(
 
 def select_jobs(rows: pd.DataFrame, jobs: list[Job]) -> pd.DataFrame:
     """The stored rows of `jobs` (by key, or by the legacy key of older stores; the current
-    key wins where both are stored), in the store's order."""
+    key wins where both are stored), in the order of `jobs` (so tables list the predictors
+    as the config does, whatever order the jobs finished or were rerun in)."""
     if rows.empty:
         return rows
     current = {j.key: i for i, j in enumerate(jobs)}
@@ -265,9 +266,10 @@ def select_jobs(rows: pd.DataFrame, jobs: list[Job]) -> pd.DataFrame:
         pd.DataFrame({"job": job[keep], "current": is_current[keep]})
         .sort_values("current", ascending=False, kind="stable")
         .drop_duplicates("job")
+        .sort_values("job")
         .index
     )
-    return rows.loc[sorted(chosen)].reset_index(drop=True)
+    return rows.loc[chosen].reset_index(drop=True)
 
 
 def jobs_of_record(record: dict[str, Any]) -> list[Job] | None:

@@ -401,7 +401,14 @@ def write_report(
         f"metric {rows['metric'].iloc[0]} at epoch {rows['fidelity'].iloc[0]}, data checksum `{rows['data_checksum'].iloc[0]}`. "
         "Mean ± 95% interval over replicates. Init time: simulated training cost of the training set (0 for predictors that do not learn from it, such as replayed zero-cost proxies) plus measured "
         "fit time (plus simulated time the predictor spent); query time per architecture: measured predict time "
-        "(plus simulated time spent).",
+        "(plus simulated time spent). Regret: the true score of the best test architecture "
+        "minus that of the one ranked first, in the metric's units."
+        + (
+            " Tau left of interval: Kendall tau on the test slopes below the training interval "
+            "only (Fig. 1's falloff left of the peak, which the predictor never saw)."
+            if "kendall_tau_left" in finished and finished["kendall_tau_left"].notna().any()
+            else ""
+        ),
         "",
         markdown_table(finished, summary) if not finished.empty else "No job finished.",
         "",
