@@ -174,7 +174,7 @@ def compare(
     Each finished job is stored at once (OUT/jobs/, merged into OUT/results.parquet at the
     end); rerunning the same command skips finished jobs.
     """
-    from spdbench.harness.compare import rerun_labels, run_compare, summarize
+    from spdbench.harness.compare import rerun_labels, run_compare, summarize, unstored_reruns
     from spdbench.harness.plan import resolve_compare
 
     explicit = {
@@ -189,6 +189,13 @@ def compare(
         explicit=explicit,
     )
     reruns = rerun_labels(plan, rerun)
+    if unstored := unstored_reruns(plan, reruns):
+        err_console.print(
+            f"note: --rerun: {', '.join(unstored)} has no stored job with this config's "
+            f"splits in {plan.out}, so its jobs run as new ones (the splits change with the "
+            "config and with the zero-cost proxies listed)",
+            style="yellow",
+        )
 
     from spdbench.harness.executors import open_executor
 

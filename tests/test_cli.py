@@ -408,6 +408,17 @@ def test_rerun_replaces_only_the_named_predictors_rows(cli, tmp_path, monkeypatc
     assert not list(out.glob("rerun-*.json"))
 
 
+def test_rerun_says_when_the_named_predictor_has_nothing_stored(cli, tmp_path):
+    out = tmp_path / "out"
+    args = ["compare", "-b", "synthetic-slope", "-p", "knn,random", "--seeds", "1",
+            "--train-sizes", "8", "--workers", "1", "--out", str(out)]  # fmt: skip
+    assert cli(*args).code == 0
+    r = cli(*args[:-2], "--seeds", "2", "--out", str(out), "--rerun", "knn")  # other config
+    assert r.code == 0 and "knn has no stored job with this config's splits" in r.err, r.err
+    r = cli(*args, "--rerun", "knn")
+    assert r.code == 0 and "no stored job" not in r.err
+
+
 def test_rerun_of_a_predictor_the_run_does_not_list(cli, tmp_path):
     r = cli("compare", "-b", "synthetic-slope", "-p", "knn", "--out", str(tmp_path),
             "--rerun", "knn,gp")  # fmt: skip

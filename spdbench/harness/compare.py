@@ -260,6 +260,14 @@ def rerun_labels(plan: ComparePlan, value: str | None) -> tuple[str, ...]:
     return tuple(names)
 
 
+def unstored_reruns(plan: ComparePlan, labels: Collection[str]) -> list[str]:
+    """The `--rerun` predictors with no stored job in this run's splits (a changed config,
+    or other listed zero-cost proxies, draw other splits: their jobs run as new ones)."""
+    done = ResultsStore(plan.out).finished()
+    stored = {j.predictor for j in plan.jobs() if j.key in done or j.legacy_key in done}
+    return [label for label in labels if label not in stored]
+
+
 class _Reruns:
     """The stored jobs a `--rerun` still has to redo, kept in OUT/rerun-<config hash>.json
     while any is left, so that starting the same rerun again resumes it."""
