@@ -191,7 +191,7 @@ def compare(
     reruns = rerun_labels(plan, rerun)
     if unstored := unstored_reruns(plan, reruns):
         err_console.print(
-            f"note: --rerun: {', '.join(unstored)} has no stored job with this config's "
+            f"note: --rerun: {', '.join(unstored)} has no finished job stored with this config's "
             f"splits in {plan.out}, so its jobs run as new ones (the splits change with the "
             "config and with the zero-cost proxies listed)",
             style="yellow",

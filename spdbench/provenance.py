@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -16,27 +17,37 @@ PACKAGES = ("spdbench", "numpy", "scipy", "pandas", "pyarrow", "h5py", "torch")
 
 
 def versions() -> dict[str, str]:
-    """Versions of Python and the packages results depend on, and a digest of spdbench's own
-    source (its version number does not change with every edit; the digest does)."""
+    """Versions of Python and the packages results depend on."""
     out = {"python": platform.python_version()}
     for pkg in PACKAGES:
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
             out[pkg] = "not installed"
-    out["spdbench_source"] = source_digest()
     return out
+
+
+def row_versions(source: str) -> str:
+    """The `versions` column of a results row (JSON): `versions()` plus the digest of the
+    spdbench source the run was planned with (`source_digest`, taken once by the planning
+    process, so every row of a run names the code it started with)."""
+    return json.dumps({**versions(), "spdbench_source": source}, sort_keys=True)
 
 
 @functools.cache
 def source_digest() -> str:
-    """Short SHA-256 over spdbench's .py files (relative paths and bytes, in sorted order):
-    two results rows with different digests were made by different code."""
+    """Short SHA-256 over spdbench's .py files (relative paths and bytes, in sorted order),
+    because its version number does not change with every edit: rows with different digests
+    were made by different code. Editor lock and backup files (dot files, links to nowhere)
+    are skipped."""
     root = Path(__file__).parent
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        with contextlib.suppress(OSError):  # deleted meanwhile: the digest is a fingerprint
+            data = path.read_bytes()
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + data + b"\0")
     return digest.hexdigest()[:16]
 
 
@@ -87,7 +98,7 @@ def run_stamp(oracle: Any) -> dict[str, Any]:
     return {
         "benchmark": oracle.info(),
         "data_checksum": oracle.checksum,
-        "versions": versions(),
+        "versions": {**versions(), "spdbench_source": source_digest()},
         "machine": machine(),
         "started_at": now(),
     }

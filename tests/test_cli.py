@@ -398,14 +398,45 @@ def test_rerun_replaces_only_the_named_predictors_rows(cli, tmp_path, monkeypatc
     assert kept.loc[("knn", 0), "kendall_tau"] == after.loc[("knn", 0), "kendall_tau"]
     pending = json.loads(next(out.glob("rerun-*.json")).read_text())["pending"]
     assert len(pending) == 2 and all("/knn/" in k for k in pending)  # random was redone
+    assert "An unfinished `--rerun knn, random` left 2 job(s)" in (out / "report.md").read_text()
     monkeypatch.setattr(KNNPredictor, "_predict", real)
     r = cli(*args, "--rerun", "all")
     assert r.code == 0 and "2 of 4 jobs already done" in r.err, r.err
     final = pd.read_parquet(out / "results.parquet").set_index(["predictor", "replicate"])
+    assert "unfinished" not in (out / "report.md").read_text()
     assert final.loc[("knn", 0), "kendall_tau"] == pytest.approx(
         before.loc[("knn", 0), "kendall_tau"]
     )
     assert not list(out.glob("rerun-*.json"))
+
+
+def test_a_rerun_resumes_only_with_the_code_it_started_with(cli, tmp_path, monkeypatch):
+    """An interrupted rerun, then another code change: the next rerun redoes every job."""
+    from spdbench import provenance
+    from spdbench.predictors.knn import KNNPredictor
+
+    out = tmp_path / "out"
+    args = ["compare", "-b", "synthetic-slope", "-p", "knn", "--seeds", "2",
+            "--train-sizes", "8", "--workers", "1", "--out", str(out)]  # fmt: skip
+    assert cli(*args).code == 0
+    real = KNNPredictor._predict
+    monkeypatch.setattr(provenance, "source_digest", lambda: "a" * 16)
+    calls = []
+
+    def second_job_raises(self, archs, context):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ValueError("interrupted")
+        return real(self, archs, context)
+
+    monkeypatch.setattr(KNNPredictor, "_predict", second_job_raises)
+    assert cli(*args, "--rerun", "knn").code == 4  # one job redone, one pending
+    monkeypatch.setattr(provenance, "source_digest", lambda: "b" * 16)
+    monkeypatch.setattr(KNNPredictor, "_predict", real)
+    r = cli(*args, "--rerun", "knn")
+    assert r.code == 0 and "already done" not in r.err, r.err  # both jobs again
+    versions = pd.read_parquet(out / "results.parquet")["versions"].map(json.loads)
+    assert {v["spdbench_source"] for v in versions} == {"b" * 16}
 
 
 def test_rerun_says_when_the_named_predictor_has_nothing_stored(cli, tmp_path):
@@ -414,9 +445,11 @@ def test_rerun_says_when_the_named_predictor_has_nothing_stored(cli, tmp_path):
             "--train-sizes", "8", "--workers", "1", "--out", str(out)]  # fmt: skip
     assert cli(*args).code == 0
     r = cli(*args[:-2], "--seeds", "2", "--out", str(out), "--rerun", "knn")  # other config
-    assert r.code == 0 and "knn has no stored job with this config's splits" in r.err, r.err
+    assert r.code == 0 and "knn has no finished job stored with this config's splits" in r.err, (
+        r.err
+    )
     r = cli(*args, "--rerun", "knn")
-    assert r.code == 0 and "no stored job" not in r.err
+    assert r.code == 0 and "no finished job" not in r.err
 
 
 def test_rerun_of_a_predictor_the_run_does_not_list(cli, tmp_path):

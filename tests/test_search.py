@@ -432,6 +432,9 @@ def test_a_budget_larger_than_the_searchable_pool_is_refused_at_planning(tmp_pat
             predictor=predictor,
             budget=f"{pool + 1}evals",
         )
-        with pytest.raises(ConfigError, match=f"searches the {pool} architectures"):
+        with pytest.raises(ConfigError, match=f"evaluations of the {pool} architectures"):
             plan_search(config, out=tmp_path / predictor)
         assert not (tmp_path / predictor).exists()
+    # ASHA evaluates a promoted architecture again at each higher recorded fidelity
+    asha = SearchConfig(benchmark="nb201-cifar10", searchers=("asha",), budget="15626evals")
+    assert plan_search(asha, out=tmp_path / "asha").budget.evaluations == 15626

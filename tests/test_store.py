@@ -40,6 +40,28 @@ def test_compaction_changes_nothing_a_reader_sees(tmp_path):
     assert before.set_index("job_key").loc["h/knn/r2/n5", "value"] == 20.0
 
 
+def test_a_job_file_replaced_during_compaction_is_kept(tmp_path, monkeypatch):
+    """Another process reruns a key while a compaction merges its older file: the newer row
+    must survive (it is merged by the next compaction), not be deleted unread."""
+    from spdbench.harness import store as store_mod
+
+    store = ResultsStore(tmp_path)
+    store.append([_row("h/knn/r0/n5", 1.0)])
+    real_write = store_mod._write
+
+    def write_then_race(table, path):
+        real_write(table, path)
+        if path.parent == tmp_path:  # the compacted table is written: the other process lands
+            ResultsStore(tmp_path).append([_row("h/knn/r0/n5", 2.0)])
+
+    monkeypatch.setattr(store_mod, "_write", write_then_race)
+    store.compact()
+    monkeypatch.setattr(store_mod, "_write", real_write)
+    assert store.read().set_index("job_key").loc["h/knn/r0/n5", "value"] == 2.0
+    store.compact()
+    assert store.read().set_index("job_key").loc["h/knn/r0/n5", "value"] == 2.0
+
+
 def _append_many(root: str, worker: int, n: int) -> None:
     store = ResultsStore(root)
     for i in range(n):

@@ -98,7 +98,7 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
             "test_size": len(test),
             "status": "failed",
             "error": shorten(f"{type(exc).__name__}: {exc}"),
-            "versions": json.dumps(provenance.versions(), sort_keys=True),
+            "versions": provenance.row_versions(plan.source),
             "finished_at": provenance.now(),
         }
 
@@ -124,7 +124,7 @@ def _run_job(plan: ComparePlan, job: Job) -> dict[str, Any]:
         "test_archs": oracle.space.format(test),
         "truth": truth.tolist(),
         "predictions": predicted.tolist(),
-        "versions": json.dumps(provenance.versions(), sort_keys=True),
+        "versions": provenance.row_versions(plan.source),
         "finished_at": provenance.now(),
         "status": "ok",
         "error": "",
@@ -261,34 +261,42 @@ def rerun_labels(plan: ComparePlan, value: str | None) -> tuple[str, ...]:
 
 
 def unstored_reruns(plan: ComparePlan, labels: Collection[str]) -> list[str]:
-    """The `--rerun` predictors with no stored job in this run's splits (a changed config,
-    or other listed zero-cost proxies, draw other splits: their jobs run as new ones)."""
+    """The `--rerun` predictors with no finished job stored in this run's splits (a changed
+    config, or other listed zero-cost proxies, draw other splits: their jobs run as new ones)."""
     done = ResultsStore(plan.out).finished()
     stored = {j.predictor for j in plan.jobs() if j.key in done or j.legacy_key in done}
     return [label for label in labels if label not in stored]
+
+
+def rerun_marker(out: Path, config_hash: str, predictors: Collection[str]) -> Path:
+    """The file listing the jobs an unfinished `--rerun` of `predictors` has left."""
+    return out / f"rerun-{config_hash}-{provenance.config_hash(sorted(predictors))[:8]}.json"
 
 
 class _Reruns:
     """The stored jobs a `--rerun` still has to redo, kept in OUT/rerun-<config hash>.json
     while any is left, so that starting the same rerun again resumes it."""
 
-    def __init__(self, path: Path, predictors: list[str], pending: set[str]) -> None:
-        self.path, self.predictors, self.pending = path, predictors, pending
+    def __init__(self, path: Path, predictors: list[str], pending: set[str], source: str) -> None:
+        self.path, self.predictors, self.pending, self.source = path, predictors, pending, source
 
     @classmethod
     def open(
         cls, plan: ComparePlan, jobs: list[Job], done: set[str], rerun: Collection[str]
     ) -> _Reruns:
-        path = plan.out / f"rerun-{plan.config_hash}.json"
         predictors = sorted(set(rerun))
+        path = rerun_marker(plan.out, plan.config_hash, predictors)
         if not predictors:
-            return cls(path, predictors, set())
+            return cls(path, predictors, set(), plan.source)
         with contextlib.suppress(FileNotFoundError, ValueError, KeyError, TypeError):
             saved = json.loads(path.read_text())
-            if saved["predictors"] == predictors:  # the same rerun, interrupted: resume it
-                return cls(path, predictors, set(saved["pending"]))
+            # the same rerun of the same code, interrupted: resume it (after another change
+            # of the code every job is redone)
+            if saved["predictors"] == predictors and saved["source"] == plan.source:
+                return cls(path, predictors, set(saved["pending"]), plan.source)
         stored = [j for j in jobs if j.key in done or j.legacy_key in done]
-        reruns = cls(path, predictors, {j.key for j in stored if j.predictor in predictors})
+        pending = {j.key for j in stored if j.predictor in predictors}
+        reruns = cls(path, predictors, pending, plan.source)
         reruns._save()
         return reruns
 
@@ -305,7 +313,12 @@ class _Reruns:
     def _save(self) -> None:
         if self.pending:
             write_json_atomic(
-                self.path, {"predictors": self.predictors, "pending": sorted(self.pending)}
+                self.path,
+                {
+                    "predictors": self.predictors,
+                    "source": self.source,
+                    "pending": sorted(self.pending),
+                },
             )
         else:
             self.path.unlink(missing_ok=True)

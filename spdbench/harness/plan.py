@@ -304,6 +304,8 @@ class ComparePlan:
     executor: ExecutorSpec = LOCAL  # where jobs run; results do not depend on it
     # listed names that read partial curves up to a query fidelity (run once per --fidelities)
     partial: tuple[str, ...] = ()
+    # the spdbench source digest at planning time: rows name the code the run started with
+    source: str = dataclasses.field(default_factory=lambda: provenance.source_digest())
 
     def predictor_params(self, name: str) -> dict[str, Any]:
         """The `__init__` keyword arguments (seed aside) of a listed predictor."""

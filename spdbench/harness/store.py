@@ -52,6 +52,15 @@ RANGES = {
 }  # fmt: skip
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(inode, mtime) of a file, None when it is gone: an atomic replace changes both."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
 def check_ranges(table: pd.DataFrame, where: Path) -> None:
     """DataFileError naming the first stored value outside its metric's range."""
     for column, (low, high) in RANGES.items():
@@ -100,11 +109,15 @@ class ResultsStore:
             parts = self._job_files()
             if not parts:
                 return 0
+            seen = {p: _identity(p) for p in parts}
             table = self._merge(self._read_compacted(), [self._read_file(p) for p in parts])
             with atomic_path(self.path) as tmp:
                 _write(table, tmp)
             for p in parts:
-                p.unlink(missing_ok=True)
+                # a job file another process replaced meanwhile (a rerun of the same key) is
+                # newer than what was merged: it stays for the next compaction
+                if _identity(p) == seen[p]:
+                    p.unlink(missing_ok=True)
             return len(parts)
 
     # ---- reading ----------------------------------------------------------------------------

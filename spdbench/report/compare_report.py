@@ -338,8 +338,10 @@ def code_versions_table(rows: pd.DataFrame) -> list[str]:
         "## Code versions",
         "",
         f"These rows come from {source.nunique()} versions of spdbench's source (a digest of "
-        "its .py files; `not recorded` for rows stored before it was). Rows made by older "
-        "code can be run again with the same command plus `--rerun NAMES`.",
+        "all its .py files, so any edit counts, also one that cannot change a predictor's "
+        "numbers; plugins are not covered, the data by its checksum above; `not recorded` for "
+        "rows stored before it was). Rows made by older code can be run again with the same "
+        "command plus `--rerun NAMES`.",
         "",
         "| predictor | source digest | rows | last finished |",
         "|---|---|---|---|",
@@ -349,6 +351,23 @@ def code_versions_table(rows: pd.DataFrame) -> list[str]:
         mark = " (this spdbench)" if digest == current else ""
         lines.append(f"| {predictor} | `{digest}`{mark} | {len(finished)} | {finished.max()} |")
     return [*lines, ""]
+
+
+def unfinished_reruns(results: Path, config_hash: str) -> list[str]:
+    """Markdown lines: each `--rerun` of this config that stopped before redoing its jobs
+    (their stored rows are still the old ones)."""
+    lines = []
+    for marker in sorted(results.glob(f"rerun-{config_hash}-*.json")):
+        try:
+            saved = json.loads(marker.read_text())
+            names, pending = ", ".join(saved["predictors"]), len(saved["pending"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        lines.append(
+            f"An unfinished `--rerun {names}` left {pending} job(s) with the rows they had "
+            f"before it (`{marker.name}`); run the same command again to finish it."
+        )
+    return [*lines, ""] if lines else []
 
 
 def write_report(
@@ -416,6 +435,7 @@ def write_report(
     text += selections_table(finished)
     text += in_loop_tau_table(finished)
     text += code_versions_table(rows)
+    text += unfinished_reruns(results, config_hash)
     if len(failed):
         text += ["## Failed jobs", "", "| predictor | failed jobs | first error |", "|---|---|---|"]
         for name, grp in failed.groupby("predictor", sort=False):

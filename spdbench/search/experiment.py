@@ -214,6 +214,8 @@ class SearchPlan:
     executor: ExecutorSpec = LOCAL  # where jobs run; results do not depend on it
     # per searcher label, the hash of the variant settings it runs with ('' for none)
     variants: dict[str, str] = dataclasses.field(default_factory=dict)
+    # the spdbench source digest at planning time: rows name the code the run started with
+    source: str = dataclasses.field(default_factory=lambda: provenance.source_digest())
 
     @property
     def config_hash(self) -> str:
@@ -346,11 +348,18 @@ def plan_search(
                     f"{config.benchmark!r} cannot list over its unbounded space"
                 )
             pool_size = len(oracle.pool(needs)) if needs else oracle.size
-            if None not in (budget.evaluations, pool_size) and budget.evaluations > pool_size:
+            # a multi-fidelity searcher evaluates an architecture once per recorded fidelity
+            most = (
+                None
+                if pool_size is None
+                else pool_size * (len(oracle.epochs) if cls.multi_fidelity else 1)
+            )
+            if None not in (budget.evaluations, most) and budget.evaluations > most:
                 raise ConfigError(
-                    f"{label} searches the {pool_size} architectures of {config.benchmark!r}"
+                    f"{label} can make {most} evaluations of the {pool_size} architectures of "
+                    f"{config.benchmark!r}"
                     f"{' that record ' + ', '.join(needs) if needs else ''}, fewer than the "
-                    f"budget of {budget.evaluations} evaluations: lower --budget"
+                    f"budget of {budget.evaluations}: lower --budget"
                 )
             searchers[label], params[label] = cls, kwargs
             variants[label] = config.variant_hash(name, p)
@@ -437,7 +446,7 @@ def run_job(plan: SearchPlan, job: SearchJob) -> dict[str, Any]:
         "report_fidelity": plan.report_fidelity,
         "budget": str(plan.budget),
         "workers_sim": plan.config.workers_sim,
-        "versions": json.dumps(provenance.versions(), sort_keys=True),
+        "versions": provenance.row_versions(plan.source),
     }
     t0 = time.perf_counter()
     try:
