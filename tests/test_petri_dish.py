@@ -254,3 +254,17 @@ def test_in_loop_tau_is_cassimons_measure_on_each_steps_motifs():
     expected = kendalltau(untrained.predict(archs, context), scores).statistic
     assert info["step_tau"][0] == pytest.approx(expected, abs=1e-4)
     assert "step_tau" not in untrained.fitted_info()  # no outer step, nothing measured
+
+
+def test_eq2_on_normalised_losses_is_the_pearson_loss_times_a_constant():
+    """Why the Pearson outer loss (Cassimon et al.) needs no run of its own: Eq. 2's MSE between
+    normalised vectors equals 2 (n - 1) / n x (1 - r), so their gradients differ by a constant
+    factor, which Adam's update divides out."""
+    gen = torch.Generator().manual_seed(0)
+    inner = torch.randn(40, generator=gen, dtype=torch.float64, requires_grad=True)
+    truth = torch.randn(40, generator=gen, dtype=torch.float64)
+    mse, pearson = outer_loss(inner, truth, "mse"), outer_loss(inner, truth, "pearson")
+    assert mse.item() == pytest.approx(2 * 39 / 40 * pearson.item(), rel=1e-9)
+    (g_mse,) = torch.autograd.grad(mse, inner)
+    (g_pearson,) = torch.autograd.grad(outer_loss(inner, truth, "pearson"), inner)
+    torch.testing.assert_close(g_mse, 2 * 39 / 40 * g_pearson)
