@@ -64,18 +64,20 @@ def figure_tau_budget_grid(summary: pd.DataFrame, path: Path) -> None:
     labels = [
         f"{predictor_label(row)}\nn={int(row['train_size'])}" for _, row in summary.iterrows()
     ]
-    fig, ax = plt.subplots(figsize=(1.1 * len(xs) + 2.4, 0.75 * len(ys) + 1.8), dpi=120)
+    # at least 3.2 inches high: with one query budget the axis labels and colour bar still fit
+    height = max(3.2, 0.75 * len(ys) + 1.8)
+    fig, ax = plt.subplots(figsize=(1.1 * len(xs) + 2.4, height), dpi=120)
+    low = np.nanmin(best) if np.isfinite(best).any() else 0.0
+    high = np.nanmax(best) if np.isfinite(best).any() else 1.0
     image = ax.imshow(
-        np.ma.masked_invalid(best),
-        origin="lower",
-        cmap="viridis",
-        vmin=np.nanmin(best) if np.isfinite(best).any() else 0.0,
-        vmax=np.nanmax(best) if np.isfinite(best).any() else 1.0,
+        np.ma.masked_invalid(best), origin="lower", cmap="viridis", vmin=low, vmax=high,
         aspect="auto",
-    )
+    )  # fmt: skip
     for (i, j), k in np.ndenumerate(which):
-        if k >= 0:
-            ax.text(j, i, f"{labels[k]}\n{best[i, j]:.2f}", ha="center", va="center", fontsize=5)
+        if k >= 0:  # white on viridis' dark half, black on its light half
+            color = "white" if best[i, j] < (low + high) / 2 else "black"
+            ax.text(j, i, f"{labels[k]}\n{best[i, j]:.2f}", ha="center", va="center",
+                    fontsize=6, color=color)  # fmt: skip
     ax.set_xticks(range(len(xs)), [f"{v:.3g}" for v in xs], rotation=45, fontsize=7)
     ax.set_yticks(range(len(ys)), [f"{v:.3g}" for v in ys], fontsize=7)
     ax.set(
