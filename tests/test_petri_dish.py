@@ -268,3 +268,15 @@ def test_eq2_on_normalised_losses_is_the_pearson_loss_times_a_constant():
     (g_mse,) = torch.autograd.grad(mse, inner)
     (g_pearson,) = torch.autograd.grad(outer_loss(inner, truth, "pearson"), inner)
     torch.testing.assert_close(g_mse, 2 * 39 / 40 * g_pearson)
+
+
+def test_the_untrained_ablation_ignores_the_training_scores():
+    """Fig. 4's ablation has no outer loop, so it charges no ground truth (uses_train_scores
+    is False) and its predictions are the same whatever scores the training cells have."""
+    oracle = SyntheticSlopeOracle()
+    archs = np.round(np.linspace(0.37, 1.5, 12), 2)[:, None]
+    test = np.round(np.linspace(0.05, 2.0, 9), 2)[:, None]
+    scores, context = oracle.scores(archs), Context(space=oracle.space)
+    a = PetriDishUntrained(seed=1, **FAST).fit(archs, scores, context).predict(test, context)
+    b = PetriDishUntrained(seed=1, **FAST).fit(archs, scores[::-1], context).predict(test, context)
+    assert not PetriDishUntrained.uses_train_scores and np.array_equal(a, b)

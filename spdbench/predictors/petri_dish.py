@@ -292,6 +292,8 @@ class PetriDishUntrained(PetriDish):
 
     name = "petri-dish-untrained"
     description = "Petri dish ablation (Fig. 4): no outer loop, synthetic data stays random"
+    # without an outer loop nothing reads the training scores: its set-up costs no ground truth
+    uses_train_scores = False
 
     def _fit(self, archs: np.ndarray, scores: np.ndarray, context: Context) -> None:
         self.selected_params_ = {}
