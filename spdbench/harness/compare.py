@@ -218,7 +218,7 @@ def run_compare(
     `rerun` names predictors (labels as in the config) whose stored jobs run again: a new row
     replaces the stored one only when its job succeeds, so a rerun stopped half-way, or one
     whose predictor now raises, loses no stored row; the same rerun started again resumes
-    (OUT/rerun-<config hash>.json lists the jobs still to redo until none is left).
+    (OUT/rerun-<config hash>-<predictor set>.json lists the jobs still to redo).
     `on_start(total, already_done)` is called once, `on_done(row)` after each finished job;
     jobs run on `executor` (`executors.open_executor`), else on one opened for this call from
     `plan.executor`.
@@ -274,7 +274,7 @@ def rerun_marker(out: Path, config_hash: str, predictors: Collection[str]) -> Pa
 
 
 class _Reruns:
-    """The stored jobs a `--rerun` still has to redo, kept in OUT/rerun-<config hash>.json
+    """The stored jobs a `--rerun` still has to redo, kept in `rerun_marker`
     while any is left, so that starting the same rerun again resumes it."""
 
     def __init__(self, path: Path, predictors: list[str], pending: set[str], source: str) -> None:
