@@ -92,13 +92,14 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def run_stamp(oracle: Any) -> dict[str, Any]:
+def run_stamp(oracle: Any, source: str) -> dict[str, Any]:
     """What every run record says about its data and where and when it ran: the benchmark's
-    description and checksum, the versions, the machine and the start time."""
+    description and checksum, the versions with the planned `source` digest (the one its rows
+    record), the machine and the start time."""
     return {
         "benchmark": oracle.info(),
         "data_checksum": oracle.checksum,
-        "versions": {**versions(), "spdbench_source": source_digest()},
+        "versions": {**versions(), "spdbench_source": source},
         "machine": machine(),
         "started_at": now(),
     }

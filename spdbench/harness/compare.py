@@ -228,9 +228,7 @@ def run_compare(
     jobs = plan.jobs()
     done = store.finished()
     redo = _Reruns.open(plan, jobs, done, rerun)
-    todo = [
-        j for j in jobs if j.key in redo.pending or (j.key not in done and j.legacy_key not in done)
-    ]
+    todo = [j for j in jobs if j.key in redo.pending or not j.stored_in(done)]
     if on_start:
         on_start(len(jobs), len(jobs) - len(todo))
     try:
@@ -264,7 +262,7 @@ def unstored_reruns(plan: ComparePlan, labels: Collection[str]) -> list[str]:
     """The `--rerun` predictors with no finished job stored in this run's splits (a changed
     config, or other listed zero-cost proxies, draw other splits: their jobs run as new ones)."""
     done = ResultsStore(plan.out).finished()
-    stored = {j.predictor for j in plan.jobs() if j.key in done or j.legacy_key in done}
+    stored = {j.predictor for j in plan.jobs() if j.stored_in(done)}
     return [label for label in labels if label not in stored]
 
 
@@ -294,8 +292,7 @@ class _Reruns:
             # of the code every job is redone)
             if saved["predictors"] == predictors and saved["source"] == plan.source:
                 return cls(path, predictors, set(saved["pending"]), plan.source)
-        stored = [j for j in jobs if j.key in done or j.legacy_key in done]
-        pending = {j.key for j in stored if j.predictor in predictors}
+        pending = {j.key for j in jobs if j.predictor in predictors and j.stored_in(done)}
         reruns = cls(path, predictors, pending, plan.source)
         reruns._save()
         return reruns

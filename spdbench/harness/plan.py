@@ -216,6 +216,10 @@ class Job:
         """The key stores written before the split hash used (config hash in front)."""
         return f"{self.config_hash}/{self.predictor}/r{self.replicate}/n{self.train_size}"
 
+    def stored_in(self, done: set[str]) -> bool:
+        """Whether a store's finished keys hold this job, under its key or its legacy key."""
+        return self.key in done or self.legacy_key in done
+
 
 def split_hash(config: CompareConfig, having: tuple[str, ...]) -> str:
     """Hash of what fixes a job's numbers apart from its predictor: the config without the
@@ -356,7 +360,7 @@ class ComparePlan:
                 },
                 "predictor_params": {n: self.config.predictor_of(n)[1] for n in self.predictors},
             },
-            **provenance.run_stamp(self.oracle),
+            **provenance.run_stamp(self.oracle, self.source),
         }
 
 

@@ -264,7 +264,7 @@ class SearchPlan:
                 },
                 "params": self.params,
             },
-            **provenance.run_stamp(self.oracle),
+            **provenance.run_stamp(self.oracle, self.source),
         }
 
 
