@@ -8,7 +8,8 @@ import torch
 from torch.nn import functional as F
 
 from spdbench.errors import ArchitectureError, ConfigError
-from spdbench.predictors.petri_dish import inner_train, inner_valid_loss, outer_loss
+from spdbench.predictors.inner_loop import inner_train, inner_valid_loss
+from spdbench.predictors.petri_dish import outer_loss
 from spdbench.spaces.motif_settings import CELL_TABLE_4
 from spdbench.spaces.nb101 import N_BITS, NB101Space
 from spdbench.spaces.nb101_motifs import NB101MotifNetworks, vertex_channels

@@ -7,13 +7,8 @@ from scipy.stats import kendalltau
 
 from spdbench.oracles.synthetic import SyntheticSlopeOracle
 from spdbench.predictors import Context
-from spdbench.predictors.petri_dish import (
-    PetriDish,
-    PetriDishUntrained,
-    inner_train,
-    inner_valid_loss,
-    outer_loss,
-)
+from spdbench.predictors.inner_loop import inner_train, inner_valid_loss, unrolled_valid_loss
+from spdbench.predictors.petri_dish import PetriDish, PetriDishUntrained, outer_loss
 from spdbench.spaces.motifs import MotifNetworks
 from spdbench.spaces.slope import SlopeSpace
 
@@ -78,6 +73,34 @@ def test_closed_form_inner_gradient_matches_autograd():
     closed = nets.loss_grad(theta, x, labels)
     generic = MotifNetworks.loss_grad(nets, theta, x, labels)
     torch.testing.assert_close(closed, generic, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("objective", ["mse", "rank"])
+def test_fused_kernel_equals_autograd_through_the_unrolled_loop(objective):
+    """The slope networks' compiled inner loop and hand-written reverse pass (slope_kernel)
+    give autograd's losses and gradients w.r.t. S_train and S_valid."""
+    nets, theta0, x, labels = _setup([0.1, 0.6, 1.2, 1.8], n_samples=5, width=4, hidden=2)
+    truth = torch.tensor([2.0, 0.5, 0.4, 0.8], dtype=torch.float64)
+    results = []
+    for valid_loss in (inner_valid_loss, unrolled_valid_loss):
+        xt, xv = x.clone().requires_grad_(), (x + 0.1).clone().requires_grad_()
+        losses = valid_loss(nets, theta0, xt, xv, labels, 30, 0.05, 1e-3)
+        grads = torch.autograd.grad(outer_loss(losses, truth, objective), [xt, xv])
+        results.append((losses, *grads))
+    assert results[0][0].grad_fn.name().endswith("FusedInnerLoopBackward")
+    for got, want in zip(*results, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
+
+
+def test_fused_kernel_takes_float32_data_and_wants_only_the_gradients_asked_for():
+    nets, theta0, x, labels = _setup([0.3, 0.9, 1.4], dtype=torch.float32)
+    xv = x.clone().requires_grad_()  # S_train fixed: only S_valid's gradient is wanted
+    losses = inner_valid_loss(nets, theta0, x, xv, labels, 20, 0.05, 1e-5)
+    assert losses.dtype == torch.float32 and losses.grad_fn is not None
+    (grad,) = torch.autograd.grad(losses.sum(), [xv])
+    want = unrolled_valid_loss(nets, theta0, x, x.clone().requires_grad_(), labels, 20, 0.05, 1e-5)
+    torch.testing.assert_close(losses, want, rtol=1e-4, atol=1e-6)
+    assert grad.dtype == torch.float32 and torch.isfinite(grad).all()
 
 
 def test_outer_gradient_matches_finite_differences():

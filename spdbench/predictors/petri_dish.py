@@ -26,11 +26,10 @@ from scipy import stats
 from spdbench.errors import ConfigError, InvalidInputError
 from spdbench.oracles.base import Oracle
 from spdbench.predictors.base import Context, Predictor
-from spdbench.spaces.motifs import MotifNetworks, bce_per_network
+from spdbench.predictors.inner_loop import inner_valid_loss
+from spdbench.spaces.motifs import MotifNetworks
 from spdbench.torch_utils import resolve_device, torch_threads
 
-ADAM_BETAS = (0.9, 0.999)
-ADAM_EPS = 1e-8
 # Table 2 (App. A.2.2): the setting of hyperparameters a space does not set itself.
 TABLE_2: dict[str, Any] = {
     "hidden": 1,
@@ -48,49 +47,6 @@ TABLE_2: dict[str, Any] = {
 DEFAULT_GRID: dict[str, list[Any]] = {"hidden": [1, 3, 5], "outer_steps": [20, 60]}
 LARGE_BATCH = 2048  # motifs; from here on, prediction uses every torch thread
 PREDICT_CHUNK = 4096  # motifs trained at once when predicting: bounds memory on large spaces
-
-
-def inner_train(
-    nets: MotifNetworks,
-    theta0: torch.Tensor,
-    x: torch.Tensor,
-    labels: torch.Tensor,
-    steps: int,
-    lr: float,
-    l2: float,
-) -> torch.Tensor:
-    """Eq. 1 with Adam: train every motif-network from theta_init on (x, labels), full batch.
-
-    Unrolled and functional, so the result is differentiable w.r.t. `x` when `x` requires grad.
-    """
-    beta1, beta2 = ADAM_BETAS
-    theta = theta0.expand(len(nets), -1)
-    m = torch.zeros_like(theta)
-    v = torch.zeros_like(theta)
-    for t in range(1, steps + 1):
-        # torch.optim.Adam's update with L2 penalty, written with few fused ops because the
-        # outer loop differentiates through every one of them.
-        g = torch.add(nets.loss_grad(theta, x, labels), theta, alpha=l2)
-        m = torch.lerp(m, g, 1 - beta1)
-        v = torch.lerp(v, g * g, 1 - beta2)
-        denom = v.sqrt().mul(1 / (1 - beta2**t) ** 0.5).add(ADAM_EPS)
-        theta = torch.addcdiv(theta, m, denom, value=-lr / (1 - beta1**t))
-    return theta
-
-
-def inner_valid_loss(
-    nets: MotifNetworks,
-    theta0: torch.Tensor,
-    x_train: torch.Tensor,
-    x_valid: torch.Tensor,
-    labels: torch.Tensor,
-    steps: int,
-    lr: float,
-    l2: float,
-) -> torch.Tensor:
-    """L_inner_valid of each motif-network (N,): trained on S_train, evaluated on S_valid."""
-    theta = inner_train(nets, theta0, x_train, labels, steps, lr, l2)
-    return bce_per_network(nets.forward(theta, x_valid), labels)
 
 
 def normalise(v: torch.Tensor) -> torch.Tensor:

@@ -81,3 +81,19 @@ class MotifNetworks(ABC):
                 loss, th, create_graph=torch.is_grad_enabled() and x.requires_grad
             )
         return grad
+
+    def fused_inner_valid_loss(
+        self,
+        theta0: torch.Tensor,
+        x_train: torch.Tensor,
+        x_valid: torch.Tensor,
+        labels: torch.Tensor,
+        steps: int,
+        lr: float,
+        l2: float,
+        adam: tuple[float, float, float],
+    ) -> torch.Tensor | None:
+        """The dish's inner loop (Adam with betas and eps `adam`) and validation loss (N,) in
+        one compiled kernel with its own backward, or None where the blueprint has none for
+        this device (the default): the dish then runs it as tensor ops."""
+        return None

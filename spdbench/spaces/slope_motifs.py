@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from spdbench.errors import InvalidInputError
+from spdbench.spaces import slope_kernel
 from spdbench.spaces.motifs import MotifNetworks
 
 
@@ -83,7 +84,70 @@ class SigmoidMotifNetworks(MotifNetworks):
             dim=1,
         )
 
+    def fused_inner_valid_loss(
+        self,
+        theta0: torch.Tensor,
+        x_train: torch.Tensor,
+        x_valid: torch.Tensor,
+        labels: torch.Tensor,
+        steps: int,
+        lr: float,
+        l2: float,
+        adam: tuple[float, float, float],
+    ) -> torch.Tensor | None:
+        if theta0.device.type != "cpu":
+            return None
+        return _FusedInnerLoop.apply(x_train, x_valid, self, theta0, labels, steps, lr, l2, adam)
+
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state.pop("_c_cache", None)
         return state
+
+
+def _numpy64(t: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float64)
+
+
+class _FusedInnerLoop(torch.autograd.Function):
+    """SigmoidMotifNetworks' inner loop and its adjoint as `slope_kernel`'s compiled loops,
+    in float64 whatever the dtype of the synthetic data (the result takes theirs)."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx,
+        x_train: torch.Tensor,
+        x_valid: torch.Tensor,
+        nets: SigmoidMotifNetworks,
+        theta0: torch.Tensor,
+        labels: torch.Tensor,
+        steps: int,
+        lr: float,
+        l2: float,
+        adam: tuple[float, float, float],
+    ) -> torch.Tensor:
+        arrays = [_numpy64(t) for t in (theta0, nets.slopes, x_train, x_valid, labels)]
+        dims = (nets.in_width, nets.hidden, nets.out_width)
+        keep = steps if any(ctx.needs_input_grad[:2]) else 0
+        tape = np.empty((nets.n_networks, keep, 4, nets.n_params))
+        theta = np.empty((nets.n_networks, nets.n_params))
+        losses = slope_kernel.train_and_score(*arrays, dims, steps, lr, l2, adam, tape, theta)
+        ctx.arrays, ctx.dims, ctx.tape, ctx.theta = arrays[1:], dims, tape, theta
+        ctx.lr, ctx.l2, ctx.adam, ctx.dtype = lr, l2, adam, x_train.dtype
+        return torch.from_numpy(losses).to(x_train.dtype)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_losses: torch.Tensor) -> tuple:
+        grad_train, grad_valid = slope_kernel.backward(
+            ctx.theta,
+            *ctx.arrays,
+            ctx.dims,
+            ctx.lr,
+            ctx.l2,
+            ctx.adam,
+            ctx.tape,
+            _numpy64(grad_losses),
+        )
+        grads = (torch.from_numpy(g).to(ctx.dtype) for g in (grad_train, grad_valid))
+        return *grads, None, None, None, None, None, None, None
