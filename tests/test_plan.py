@@ -113,8 +113,10 @@ def test_a_rerun_with_fewer_predictors_reuses_their_jobs(tmp_path, cli, monkeypa
     assert "nn-surrogate" not in (out / "report.md").read_text()
 
 
-def test_old_stores_keep_being_reused_and_reported(tmp_path, runs_file):
-    """Rows stored under the former keys (config hash in front) count as the same jobs."""
+@pytest.mark.parametrize("which", [0, 1], ids=["former-split-hash", "config-hash"])
+def test_old_stores_keep_being_reused_and_reported(tmp_path, runs_file, which):
+    """Rows stored under the former keys (the split hash with seeds and train sizes in it;
+    before that the config hash in front) count as the same jobs."""
     from spdbench.harness.compare import run_compare
     from spdbench.harness.store import ResultsStore
 
@@ -122,13 +124,46 @@ def test_old_stores_keep_being_reused_and_reported(tmp_path, runs_file):
     plan = plan_compare(config, out=tmp_path, workers=1)
     rows = run_compare(plan)
     store = ResultsStore(tmp_path)
-    legacy = {j.key: j.legacy_key for j in plan.jobs()}
+    legacy = {j.key: j.legacy_keys[which] for j in plan.jobs()}
     old = rows.assign(job_key=rows["job_key"].map(legacy))
+    assert not set(old["job_key"]) & set(rows["job_key"])
     store.path.unlink()
     store.append(old.to_dict("records"))
     store.compact()
     again = run_compare(plan)  # nothing recomputed, the old rows are this config's rows
     assert list(again["job_key"]) == list(old["job_key"])
+
+
+def test_more_seeds_or_train_sizes_reuse_the_finished_jobs(tmp_path, cli, monkeypatch):
+    """A split and a predictor's seed depend on the master seed, the replicate and the train
+    size only: extending a run's replicates or train sizes computes only the new jobs, and
+    the shared ones keep their numbers."""
+    import pandas as pd
+
+    from spdbench.harness import compare
+
+    out = tmp_path / "out"
+    base = ["compare", "-b", "synthetic-slope", "-p", "knn,random", "--test-size", "20",
+            "--workers", "1", "--out", str(out)]  # fmt: skip
+    assert cli(*base, "--seeds", "2", "--train-sizes", "10").code == 0
+    first = pd.read_parquet(out / "results.parquet").set_index("job_key")
+    seen, real = [], compare.run_job
+    monkeypatch.setattr(compare, "run_job", lambda plan, job: seen.append(job) or real(plan, job))
+    r = cli(*base, "--seeds", "3", "--train-sizes", "10,20")
+    assert r.code == 0 and "4 of 12 jobs already done" in r.err
+    assert sorted((j.replicate, j.train_size) for j in seen if j.predictor == "knn") == [
+        (0, 20),
+        (1, 20),
+        (2, 10),
+        (2, 20),
+    ]
+    rows = pd.read_parquet(out / "results.parquet").set_index("job_key")
+    assert rows.loc[first.index, "kendall_tau"].tolist() == first["kendall_tau"].tolist()
+    # a fresh run of the extended config gives the reused rows' numbers
+    fresh = tmp_path / "fresh"
+    assert cli(*base[:-1], str(fresh), "--seeds", "3", "--train-sizes", "10,20").code == 0
+    again = pd.read_parquet(fresh / "results.parquet").set_index("job_key")
+    assert again.loc[first.index, "kendall_tau"].tolist() == first["kendall_tau"].tolist()
 
 
 def test_variants_run_as_their_own_rows_with_their_settings(tmp_path, cli):

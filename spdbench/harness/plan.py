@@ -196,6 +196,8 @@ class Job:
     split_hash: str  # what fixes the job's numbers: the config without the predictor list
     variant: str = ""  # hash of the predictor's settings from the config's variants, if any
     query_fidelity: int | None = None  # the --fidelities epoch a partial-curve predictor reads
+    # the split hash as stores before 2026-11-30 computed it (with seeds and train sizes)
+    former_split_hash: str = ""
 
     @property
     def runner(self) -> str:
@@ -205,28 +207,40 @@ class Job:
     @property
     def key(self) -> str:
         """The store's key: split hash / predictor[@variant] / replicate / train size, then
-        /f<query fidelity> for jobs of a fidelity grid. It does not depend on the other
-        predictors of the run, so a rerun with fewer of them reuses their jobs."""
+        /f<query fidelity> for jobs of a fidelity grid. It depends neither on the other
+        predictors of the run nor on its other replicates and train sizes, so a rerun with
+        fewer predictors, or more seeds or train sizes, reuses the jobs it shares."""
+        return self._key(self.split_hash)
+
+    def _key(self, split: str) -> str:
         who = f"{self.predictor}@{self.variant}" if self.variant else self.predictor
-        key = f"{self.split_hash}/{who}/r{self.replicate}/n{self.train_size}"
+        key = f"{split}/{who}/r{self.replicate}/n{self.train_size}"
         return key if self.query_fidelity is None else f"{key}/f{self.query_fidelity}"
 
     @property
-    def legacy_key(self) -> str:
-        """The key stores written before the split hash used (config hash in front)."""
-        return f"{self.config_hash}/{self.predictor}/r{self.replicate}/n{self.train_size}"
+    def legacy_keys(self) -> tuple[str, ...]:
+        """The keys older stores hold this job under: the split hash with the config's seeds
+        and train sizes in it, and before that the config hash in front."""
+        former = (self._key(self.former_split_hash),) if self.former_split_hash else ()
+        return (
+            *former,
+            f"{self.config_hash}/{self.predictor}/r{self.replicate}/n{self.train_size}",
+        )
 
     def stored_in(self, done: set[str]) -> bool:
-        """Whether a store's finished keys hold this job, under its key or its legacy key."""
-        return self.key in done or self.legacy_key in done
+        """Whether a store's finished keys hold this job, under its key or a legacy key."""
+        return self.key in done or any(k in done for k in self.legacy_keys)
 
 
-def split_hash(config: CompareConfig, having: tuple[str, ...]) -> str:
-    """Hash of what fixes a job's numbers apart from its predictor: the config without the
-    predictor list, plus the per-architecture facts the splits keep to (zero-cost predictors
-    restrict splits to scored architectures, so they change every predictor's split). The
-    fidelity grid is in the job key instead: jobs outside it are shared with runs without one."""
-    skip = ("predictors", "variants", "fidelities")
+def split_hash(config: CompareConfig, having: tuple[str, ...], *, former: bool = False) -> str:
+    """Hash of what fixes a job's numbers apart from its predictor, replicate and train size:
+    the config without the predictor list, the number of seeds and the train sizes (a split
+    and a predictor's seed derive from the master seed, the replicate and the train size
+    alone), plus the per-architecture facts the splits keep to (zero-cost predictors restrict
+    splits to scored architectures, so they change every predictor's split). The fidelity
+    grid is in the job key instead: jobs outside it are shared with runs without one.
+    `former`: the hash as stores before 2026-11-30 keyed jobs, with seeds and train sizes."""
+    skip = ("predictors", "variants", "fidelities") + (() if former else ("seeds", "train_sizes"))
     fields = {k: v for k, v in config.to_dict().items() if k not in skip}
     return provenance.config_hash({**fields, "having": list(having)})
 
@@ -240,13 +254,14 @@ def jobs_of(
     """All jobs of a config, in a fixed order; the listed names in `partial` (predictors that
     read partial curves) run once per `config.fidelities` value, when the config has them."""
     h, s = config.hash(), split_hash(config, having)
+    former = split_hash(config, having, former=True)
     partial = set(partial)
 
     def grid(p: str) -> tuple[int | None, ...]:
         return config.fidelities if config.fidelities and p in partial else (None,)
 
     return [
-        Job(p, r, n, h, s, config.variant_hash(p), q)
+        Job(p, r, n, h, s, config.variant_hash(p), q, former)
         for n in train_sizes
         for r in range(config.seeds)
         for p in config.predictors
@@ -255,13 +270,13 @@ def jobs_of(
 
 
 def select_jobs(rows: pd.DataFrame, jobs: list[Job]) -> pd.DataFrame:
-    """The stored rows of `jobs` (by key, or by the legacy key of older stores; the current
+    """The stored rows of `jobs` (by key, or by a legacy key of older stores; the current
     key wins where both are stored), in the order of `jobs` (so tables list the predictors
     as the config does, whatever order the jobs finished or were rerun in)."""
     if rows.empty:
         return rows
     current = {j.key: i for i, j in enumerate(jobs)}
-    legacy = {j.legacy_key: i for i, j in enumerate(jobs)}
+    legacy = {k: i for i, j in enumerate(jobs) for k in j.legacy_keys}
     job = rows["job_key"].map(current)
     is_current = job.notna()
     job = job.fillna(rows["job_key"].map(legacy))
