@@ -444,7 +444,7 @@ def test_rerun_says_when_the_named_predictor_has_nothing_stored(cli, tmp_path):
     args = ["compare", "-b", "synthetic-slope", "-p", "knn,random", "--seeds", "1",
             "--train-sizes", "8", "--workers", "1", "--out", str(out)]  # fmt: skip
     assert cli(*args).code == 0
-    r = cli(*args[:-2], "--seeds", "2", "--out", str(out), "--rerun", "knn")  # other config
+    r = cli(*args, "--seed", "1", "--rerun", "knn")  # other splits
     assert r.code == 0 and "knn has no finished job stored with this config's splits" in r.err, (
         r.err
     )

@@ -113,10 +113,8 @@ def test_a_rerun_with_fewer_predictors_reuses_their_jobs(tmp_path, cli, monkeypa
     assert "nn-surrogate" not in (out / "report.md").read_text()
 
 
-@pytest.mark.parametrize("which", [0, 1], ids=["former-split-hash", "config-hash"])
-def test_old_stores_keep_being_reused_and_reported(tmp_path, runs_file, which):
-    """Rows stored under the former keys (the split hash with seeds and train sizes in it;
-    before that the config hash in front) count as the same jobs."""
+def test_old_stores_keep_being_reused_and_reported(tmp_path, runs_file):
+    """Rows stored under the former keys (config hash in front) count as the same jobs."""
     from spdbench.harness.compare import run_compare
     from spdbench.harness.store import ResultsStore
 
@@ -124,14 +122,47 @@ def test_old_stores_keep_being_reused_and_reported(tmp_path, runs_file, which):
     plan = plan_compare(config, out=tmp_path, workers=1)
     rows = run_compare(plan)
     store = ResultsStore(tmp_path)
-    legacy = {j.key: j.legacy_keys[which] for j in plan.jobs()}
+    legacy = {j.key: j.legacy_key for j in plan.jobs()}
     old = rows.assign(job_key=rows["job_key"].map(legacy))
-    assert not set(old["job_key"]) & set(rows["job_key"])
     store.path.unlink()
     store.append(old.to_dict("records"))
     store.compact()
     again = run_compare(plan)  # nothing recomputed, the old rows are this config's rows
     assert list(again["job_key"]) == list(old["job_key"])
+
+
+def test_stores_keyed_with_seeds_and_train_sizes_extend_without_recomputing(tmp_path, cli):
+    """Stores written before job keys left out the seeds and train sizes: a rerun of their
+    config with more of either finds their jobs through the config's run record, reruns
+    replace them, and the report shows one row per job."""
+    import pandas as pd
+
+    from spdbench.harness.plan import split_hash
+    from spdbench.report.compare_report import latest_config, rows_of_config
+
+    out = tmp_path / "out"
+    base = ["compare", "-b", "synthetic-slope", "-p", "knn,random", "--test-size", "20",
+            "--workers", "1", "--out", str(out)]  # fmt: skip
+    assert cli(*base, "--seeds", "2").code == 0
+    config = CompareConfig("synthetic-slope", ("knn", "random"), seeds=2, test_size=20)
+    plan = plan_compare(config, out=tmp_path / "x", workers=1)
+    new, former = split_hash(config, plan.having), split_hash(config, plan.having, former=True)
+    assert new != former
+    path = out / "results.parquet"
+    rows = pd.read_parquet(path)
+    rows["job_key"] = rows["job_key"].str.replace(new, former)  # as an older spdbench stored it
+    rows.to_parquet(path)
+    r = cli(*base, "--seeds", "3")
+    assert r.code == 0 and "4 of 6 jobs already done" in r.err
+    assert cli(*base, "--seeds", "3", "--rerun", "knn").code == 0
+    stored = pd.read_parquet(path)
+    assert len(stored) == 4 + 2 + 2  # the former knn rows r0 and r1 stay, superseded
+    shown = rows_of_config(out, stored, latest_config(out, stored))
+    assert len(shown) == 6 and not shown.duplicated(["predictor", "replicate"]).any()
+    # knn's three rows are the rerun's (today's keys); random's r0 and r1 the former rows
+    fresh = shown["job_key"].str.startswith(new)
+    assert fresh[shown["predictor"] == "knn"].all()
+    assert fresh[shown["predictor"] == "random"].tolist() == [False, False, True]
 
 
 def test_more_seeds_or_train_sizes_reuse_the_finished_jobs(tmp_path, cli, monkeypatch):

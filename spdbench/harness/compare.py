@@ -26,7 +26,7 @@ from spdbench import provenance
 from spdbench.errors import ConfigError, PredictorContractError, shorten
 from spdbench.harness.executors import Executor, run_jobs
 from spdbench.harness.metrics import mean_ci, ranking_metrics
-from spdbench.harness.plan import ComparePlan, Job, select_jobs
+from spdbench.harness.plan import ComparePlan, Job, current_key, select_jobs, split_aliases
 from spdbench.harness.store import ResultsStore
 from spdbench.io import write_json_atomic
 from spdbench.oracles.base import train_ground_truth
@@ -226,7 +226,7 @@ def run_compare(
     store = ResultsStore(plan.out)
     write_json_atomic(plan.out / "runs" / f"{plan.config_hash}.json", plan.record_json())
     jobs = plan.jobs()
-    done = store.finished()
+    done = _finished(store, plan.out)
     redo = _Reruns.open(plan, jobs, done, rerun)
     todo = [j for j in jobs if j.key in redo.pending or not j.stored_in(done)]
     if on_start:
@@ -240,7 +240,13 @@ def run_compare(
                 on_done(row)
     finally:
         store.compact()
-    return select_jobs(store.read(), jobs)
+    return select_jobs(store.read(), jobs, split_aliases(plan.out))
+
+
+def _finished(store: ResultsStore, out: Path) -> set[str]:
+    """Keys of the finished jobs in `store`, older stores' split hashes replaced by today's."""
+    aliases = split_aliases(out)
+    return {current_key(key, aliases) for key in store.finished()}
 
 
 def rerun_labels(plan: ComparePlan, value: str | None) -> tuple[str, ...]:
@@ -261,7 +267,7 @@ def rerun_labels(plan: ComparePlan, value: str | None) -> tuple[str, ...]:
 def unstored_reruns(plan: ComparePlan, labels: Collection[str]) -> list[str]:
     """The `--rerun` predictors with no finished job stored in this run's splits (a changed
     config, or other listed zero-cost proxies, draw other splits: their jobs run as new ones)."""
-    done = ResultsStore(plan.out).finished()
+    done = _finished(ResultsStore(plan.out), plan.out)
     stored = {j.predictor for j in plan.jobs() if j.stored_in(done)}
     return [label for label in labels if label not in stored]
 

@@ -6,7 +6,9 @@ looks a name up again and nothing is cached between calls.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import os
 import tempfile
 import tomllib
@@ -196,8 +198,6 @@ class Job:
     split_hash: str  # what fixes the job's numbers: the config without the predictor list
     variant: str = ""  # hash of the predictor's settings from the config's variants, if any
     query_fidelity: int | None = None  # the --fidelities epoch a partial-curve predictor reads
-    # the split hash as stores before 2026-11-30 computed it (with seeds and train sizes)
-    former_split_hash: str = ""
 
     @property
     def runner(self) -> str:
@@ -210,26 +210,19 @@ class Job:
         /f<query fidelity> for jobs of a fidelity grid. It depends neither on the other
         predictors of the run nor on its other replicates and train sizes, so a rerun with
         fewer predictors, or more seeds or train sizes, reuses the jobs it shares."""
-        return self._key(self.split_hash)
-
-    def _key(self, split: str) -> str:
         who = f"{self.predictor}@{self.variant}" if self.variant else self.predictor
-        key = f"{split}/{who}/r{self.replicate}/n{self.train_size}"
+        key = f"{self.split_hash}/{who}/r{self.replicate}/n{self.train_size}"
         return key if self.query_fidelity is None else f"{key}/f{self.query_fidelity}"
 
     @property
-    def legacy_keys(self) -> tuple[str, ...]:
-        """The keys older stores hold this job under: the split hash with the config's seeds
-        and train sizes in it, and before that the config hash in front."""
-        former = (self._key(self.former_split_hash),) if self.former_split_hash else ()
-        return (
-            *former,
-            f"{self.config_hash}/{self.predictor}/r{self.replicate}/n{self.train_size}",
-        )
+    def legacy_key(self) -> str:
+        """The key stores written before the split hash used (config hash in front)."""
+        return f"{self.config_hash}/{self.predictor}/r{self.replicate}/n{self.train_size}"
 
     def stored_in(self, done: set[str]) -> bool:
-        """Whether a store's finished keys hold this job, under its key or a legacy key."""
-        return self.key in done or any(k in done for k in self.legacy_keys)
+        """Whether a store's finished keys (`current_keys`) hold this job, under its key or
+        its legacy key."""
+        return self.key in done or self.legacy_key in done
 
 
 def split_hash(config: CompareConfig, having: tuple[str, ...], *, former: bool = False) -> str:
@@ -254,14 +247,13 @@ def jobs_of(
     """All jobs of a config, in a fixed order; the listed names in `partial` (predictors that
     read partial curves) run once per `config.fidelities` value, when the config has them."""
     h, s = config.hash(), split_hash(config, having)
-    former = split_hash(config, having, former=True)
     partial = set(partial)
 
     def grid(p: str) -> tuple[int | None, ...]:
         return config.fidelities if config.fidelities and p in partial else (None,)
 
     return [
-        Job(p, r, n, h, s, config.variant_hash(p), q, former)
+        Job(p, r, n, h, s, config.variant_hash(p), q)
         for n in train_sizes
         for r in range(config.seeds)
         for p in config.predictors
@@ -269,17 +261,44 @@ def jobs_of(
     ]
 
 
-def select_jobs(rows: pd.DataFrame, jobs: list[Job]) -> pd.DataFrame:
-    """The stored rows of `jobs` (by key, or by a legacy key of older stores; the current
-    key wins where both are stored), in the order of `jobs` (so tables list the predictors
-    as the config does, whatever order the jobs finished or were rerun in)."""
+def split_aliases(out: Path) -> dict[str, str]:
+    """Split hashes older stores keyed jobs by (the config's seeds and train sizes in them,
+    before 2026-11-30) -> today's, for the configs recorded in OUT/runs/, so that a rerun
+    of such a config with more seeds or train sizes still finds the jobs they share."""
+    aliases = {}
+    for path in sorted((out / "runs").glob("*.json")):
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError, ConfigError):
+            record = json.loads(path.read_text())
+            if record.get("command") == "compare" and "having" in record["resolved"]:
+                config = CompareConfig.from_dict(record["config"])
+                having = tuple(record["resolved"]["having"])
+                aliases[split_hash(config, having, former=True)] = split_hash(config, having)
+    return aliases
+
+
+def current_key(key: str, aliases: dict[str, str]) -> str:
+    """A stored job key with a former split hash (`split_aliases`) replaced by today's."""
+    split, _, rest = key.partition("/")
+    return f"{aliases[split]}/{rest}" if split in aliases else key
+
+
+def select_jobs(
+    rows: pd.DataFrame, jobs: list[Job], aliases: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """The stored rows of `jobs` (by key, or by the legacy key of older stores, or by a key
+    with a former split hash in `aliases`; the current key wins where both are stored), in
+    the order of `jobs` (so tables list the predictors as the config does, whatever order
+    the jobs finished or were rerun in)."""
     if rows.empty:
         return rows
     current = {j.key: i for i, j in enumerate(jobs)}
-    legacy = {k: i for i, j in enumerate(jobs) for k in j.legacy_keys}
-    job = rows["job_key"].map(current)
+    legacy = {j.legacy_key: i for i, j in enumerate(jobs)}
+    keys = rows["job_key"]
+    job = keys.map(current)
     is_current = job.notna()
-    job = job.fillna(rows["job_key"].map(legacy))
+    if aliases:
+        job = job.fillna(keys.map(lambda k: current_key(k, aliases)).map(current))
+    job = job.fillna(keys.map(legacy))
     keep = job.notna()
     chosen = (
         pd.DataFrame({"job": job[keep], "current": is_current[keep]})

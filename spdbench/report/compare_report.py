@@ -22,7 +22,7 @@ from spdbench import provenance
 from spdbench.errors import DataFileError
 from spdbench.harness.compare import failed_jobs, predictor_label, summarize
 from spdbench.harness.metrics import mean_ci
-from spdbench.harness.plan import jobs_of_record, select_jobs
+from spdbench.harness.plan import jobs_of_record, select_jobs, split_aliases
 from spdbench.harness.protocols import SigmoidSlopeProtocol
 from spdbench.harness.store import ResultsStore
 from spdbench.io import atomic_path
@@ -62,7 +62,7 @@ def rows_of_config(results: Path, rows: pd.DataFrame, config_hash: str) -> pd.Da
             raise DataFileError(f"run record {record} is unreadable ({exc})") from exc
     if jobs is None:
         return rows[rows["config_hash"] == config_hash].reset_index(drop=True)
-    return select_jobs(rows, jobs)
+    return select_jobs(rows, jobs, split_aliases(results))
 
 
 def figure_fig1(rows: pd.DataFrame, path: Path) -> None:
