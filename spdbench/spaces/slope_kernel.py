@@ -1,12 +1,12 @@
-"""The slope dish's inner loop and its adjoint fused into compiled loops (numba).
+"""The slope dish's inner loop and its reverse pass fused into compiled loops (numba).
 
 A motif-network of the sigmoid-slope space is tiny (10 -> 1 -> 10, 20 samples): run as torch
-ops, an outer step is almost all per-op overhead, even with the hand-written reverse pass of
-`inner_loop._HandAdjoint`. Here the same computation runs as one compiled loop per network:
-the inner Adam steps forward (keeping each step's parameters, gradient and moments), then
-backwards through Adam's update and the closed-form VJP of the inner gradient (the math of
-`SigmoidMotifNetworks.loss_grad_vjp`, written elementwise). Tests hold it to autograd through
-the unrolled loop and to central finite differences.
+ops, an outer step is almost all per-op overhead, autograd's bookkeeping included. Here the
+same computation runs as one compiled loop per network, in float64: the inner Adam steps
+forward (keeping each step's parameters, gradient, first moment and sqrt of the second), then
+backwards through Adam's update and a hand-derived vector-Jacobian product of the closed-form
+inner gradient (`_gradient_vjp`). Tests hold it to autograd through the unrolled loop and to
+central finite differences.
 
 Parameters of one network are (W1 (I, H), b1 (H), W2 (H, O), b2 (O)) flattened row-major, as
 `SigmoidMotifNetworks` lays them out.
@@ -75,7 +75,7 @@ def _gradient(th, c, x, dims, a, gout, q, scale, grad, dx):
 @njit(cache=True)
 def _gradient_vjp(th, c, x, dims, a, out, gout, q, cot, d_theta, dx, adj_a, adj_q):
     """d_theta (P,) = d<cot, grad(theta, x)>/d theta (overwritten); the same w.r.t. x added to
-    dx. The reverse of `_backprop` + `_gradient`, as SigmoidMotifNetworks.loss_grad_vjp."""
+    dx: `_backprop` + `_gradient` differentiated by hand, in reverse order."""
     n_in, n_hid, n_out = dims
     w2, b2 = n_in * n_hid + n_hid, n_in * n_hid + n_hid + n_hid * n_out
     k = 1.0 / (x.shape[0] * n_out)
@@ -130,11 +130,10 @@ def _bce(th, c, x, y, dims):
 
 @njit(cache=True)
 def train_and_score(theta0, slopes, x_train, x_valid, y, dims, steps, lr, l2, adam, tape, theta):
-    """Train every network j from theta0 on x_train (Eq. 1: Adam (beta1, beta2, eps) = adam
-    with L2 penalty l2, full batch),
-    leaving its parameters in theta[j], and return its loss on x_valid (N,). Unless tape
-    has zero steps, tape[j, t] (steps, 4, P) keeps theta before step t + 1, the gradient
-    of that step, m and sqrt(v), for `backward`."""
+    """Train every network j from theta0 on x_train (Eq. 1: full-batch Adam with
+    (beta1, beta2, eps) = adam and L2 penalty l2), leave its parameters in theta[j], and
+    return its loss on x_valid (N,). Unless tape has zero steps, tape[j, t] (4, P) keeps
+    theta before step t + 1, that step's gradient, m and sqrt(v), for `backward`."""
     n_hid, n_out = dims[1], dims[2]
     beta1, beta2, eps = adam
     p = theta0.shape[0]
