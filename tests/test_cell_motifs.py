@@ -346,6 +346,42 @@ def test_cell_dish_selects_over_table_4_ranges_by_default():
     assert p.dish_.params["hidden"] == best["hidden"]
 
 
+def test_cell_dish_in_float64_differs_from_float32_in_rounding_only():
+    """precision="float64" runs the same dish (same theta_init, synthetic data and labels,
+    drawn in float32) in float64: before any outer step the two rank alike and their
+    inner losses agree to float32 rounding."""
+    from spdbench.predictors.base import Context
+    from spdbench.predictors.petri_dish import PetriDishUntrained
+
+    space = NB201Space()
+    cells = space.sample(12, np.random.default_rng(0), unique=True)
+    scores = np.linspace(0.1, 0.9, 12)
+    fits = {
+        precision: PetriDishUntrained(precision=precision, inner_steps=5).fit(
+            cells, scores, Context(space=space)
+        )
+        for precision in ("float32", "float64")
+    }
+    assert fits["float64"].dish_.x_train.dtype == torch.float64
+    torch.testing.assert_close(fits["float64"].dish_.x_train.float(), fits["float32"].dish_.x_train)
+    single, double = (fits[p].predict(cells, Context(space=space)) for p in ("float32", "float64"))
+    np.testing.assert_allclose(single, double, rtol=1e-4)
+    assert not np.array_equal(single, double)
+
+
+def test_an_unknown_precision_is_one_line():
+    from spdbench.errors import InvalidInputError
+    from spdbench.predictors.base import Context
+    from spdbench.predictors.petri_dish import PetriDish
+
+    space = NB201Space()
+    cells = space.sample(4, np.random.default_rng(0), unique=True)
+    with pytest.raises(
+        InvalidInputError, match="unknown precision 'half'; valid: float32, float64"
+    ):
+        PetriDish(precision="half").fit(cells, np.arange(4.0), Context(space=space))
+
+
 # ---- NAS-Bench-NLP against a one-network reference (NAS-Bench-NLP's CustomRNNCell) -------------
 def _nlp_reference(ops, sources, outputs, theta, x, hidden, out_width, max_nodes):
     """One recurrent cell written the plain way: node by node, step by step, one weight per

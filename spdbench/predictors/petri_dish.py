@@ -136,6 +136,7 @@ class PetriDish(Predictor):
         time_steps: int = 10,
         select: bool = False,
         grid: dict[str, list[Any]] | None = None,
+        precision: str = "float32",
         device: str = "cpu",
         seed: int = 0,
     ) -> None:
@@ -158,6 +159,7 @@ class PetriDish(Predictor):
         self.time_steps = time_steps
         self.select = select
         self.grid = grid
+        self.precision = precision
         self.device = device
         self.seed = seed
 
@@ -183,6 +185,10 @@ class PetriDish(Predictor):
             raise InvalidInputError(
                 f"unknown outer objective {self.outer_objective!r}; valid: "
                 f"{', '.join(OUTER_OBJECTIVES)}"
+            )
+        if self.precision not in PRECISIONS:
+            raise InvalidInputError(
+                f"unknown precision {self.precision!r}; valid: {', '.join(PRECISIONS)}"
             )
         with torch_threads(1):
             self._fit_on_one_thread(archs, scores, context)
@@ -314,6 +320,9 @@ def _finite_step(loss: torch.Tensor, *inputs: torch.Tensor) -> bool:
 
 
 DIVERGED = float(np.finfo(np.float32).max)  # the inner loss given to a diverged motif-network
+# the dtype of the motif-networks' parameters and the synthetic data (the paper is silent;
+# the slope space's compiled inner loop on CPU computes in float64 either way)
+PRECISIONS = {"float32": torch.float32, "float64": torch.float64}
 MOTIF_OPTIONS = ("hidden", "in_width", "out_width", "image_size", "time_steps")
 
 
@@ -330,12 +339,14 @@ def _train_dish(
     device = resolve_device(p["device"])
     gen = torch.Generator().manual_seed(int(p["seed"]))
     nets = _nets(context, archs, p)
-    theta0 = nets.init_params(gen, p["init_scale"], torch.float32).to(device)
-    x0 = torch.randn(p["samples"], *nets.input_shape, generator=gen).to(device)
-    labels = (torch.rand(p["samples"], *nets.label_shape, generator=gen) < 0.5).float().to(device)
+    # drawn in float32 whatever the precision, so that precisions differ in rounding only
+    dtype = PRECISIONS[p["precision"]]
+    theta0 = nets.init_params(gen, p["init_scale"], torch.float32).to(device, dtype)
+    x0 = torch.randn(p["samples"], *nets.input_shape, generator=gen).to(device, dtype)
+    labels = (torch.rand(p["samples"], *nets.label_shape, generator=gen) < 0.5).to(device, dtype)
     x_train = x0.clone().requires_grad_()
     x_valid = x0.clone().requires_grad_()  # S_train = S_valid at the start
-    true_losses = torch.as_tensor(-scores, dtype=torch.float32, device=device)
+    true_losses = torch.as_tensor(-scores, dtype=dtype, device=device)
     optimizer = torch.optim.Adam([x_train, x_valid], lr=p["outer_lr"], weight_decay=p["outer_l2"])
     schedule = torch.optim.lr_scheduler.StepLR(
         optimizer, step_size=max(1, p["outer_decay_every"]), gamma=p["outer_lr_decay"]
