@@ -152,8 +152,7 @@ def executor_options(f: Any) -> Any:
     type=click.Path(dir_okay=False, path_type=Path),
     help="TOML file ([compare] table) with any of the options above (command-line options "
     "win), and hyperparameters in named variants: [compare.variants.NAME] (predictor = a "
-    "registered predictor; list NAME in predictors). Exit codes: 2 bad input, 4 some jobs "
-    "failed (the others are stored).",
+    "registered predictor; list NAME in predictors).",
 )
 @click.pass_context
 def compare(
@@ -172,7 +171,10 @@ def compare(
     Prints Kendall tau, Spearman, top-10% precision, regret, init time (simulated ground-truth
     cost of the train set + fit time) and query time per architecture, as mean +- 95% interval.
     Each finished job is stored at once (OUT/jobs/, merged into OUT/results.parquet at the
-    end); rerunning the same command skips finished jobs.
+    end); rerunning the same command skips finished jobs, and so does one with fewer
+    predictors, more --seeds or more --train-sizes (a replicate's split depends only on the
+    master seed, the replicate and the train size). Exit codes: 2 bad input, 4 some jobs
+    failed (the others are stored).
     """
     from spdbench.harness.compare import rerun_labels, run_compare, summarize, unstored_reruns
     from spdbench.harness.plan import resolve_compare
