@@ -176,7 +176,8 @@ def compare(
     master seed, the replicate and the train size). Exit codes: 2 bad input, 4 some jobs
     failed (the others are stored).
     """
-    from spdbench.harness.compare import rerun_labels, run_compare, summarize, unstored_reruns
+    from spdbench.harness import reruns as rerun_of
+    from spdbench.harness.compare import run_compare, summarize, unstored_reruns
     from spdbench.harness.plan import resolve_compare
 
     explicit = {
@@ -190,7 +191,7 @@ def compare(
         config_file=config_file,
         explicit=explicit,
     )
-    reruns = rerun_labels(plan, rerun)
+    reruns = rerun_of.labels(plan.config.predictors, rerun, "--predictors")
     if unstored := unstored_reruns(plan, reruns):
         err_console.print(
             f"note: --rerun: {', '.join(unstored)} has no finished job stored with this config's "
@@ -517,6 +518,14 @@ def predictors_list() -> None:
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Master seed.")
 @click.option(
+    "--rerun",
+    metavar="NAMES",
+    help="Run these searchers' stored runs again (comma-separated labels as the table shows "
+    "them, petri-ga for every petri-ga[...], or all), e.g. after changing a searcher's or a "
+    "predictor's code. A new run replaces the stored one only when it succeeds; the same "
+    "command resumes an interrupted rerun.",
+)
+@click.option(
     "--workers",
     default="1",
     show_default=True,
@@ -539,14 +548,19 @@ def predictors_list() -> None:
 )
 @click.pass_context
 def search(
-    ctx: click.Context, config_file: Path | None, out: Path | None, workers: str, **options: Any
+    ctx: click.Context,
+    config_file: Path | None,
+    out: Path | None,
+    workers: str,
+    rerun: str | None,
+    **options: Any,
 ) -> None:
     """Search on a replayed benchmark: each searcher x seed runs on W simulated workers that
     pay recorded training time; stores every evaluation, prints the final table (mean +- std
     of the incumbent's report metric) and writes a report with search curves. Finished runs
     are stored one by one: rerunning the command resumes."""
     from spdbench.report.search_report import write_search_report
-    from spdbench.search.experiment import failed, resolve_search, run_search, summarize
+    from spdbench.search.experiment import resolve_search, run_search, summarize
 
     explicit = {
         k
@@ -556,6 +570,16 @@ def search(
     plan = resolve_search(
         {**options, "out": out, "workers": workers}, config_file=config_file, explicit=explicit
     )
+    from spdbench.harness import reruns as rerun_of
+    from spdbench.harness.store import ResultsStore
+
+    reruns = rerun_of.labels(tuple(plan.searchers), rerun, "--searchers")
+    if unstored := rerun_of.unstored(plan.jobs(), ResultsStore(plan.out).finished(), reruns):
+        err_console.print(
+            f"note: --rerun: {', '.join(unstored)} has no finished run stored with this "
+            f"config in {plan.out}, so its runs run as new ones",
+            style="yellow",
+        )
     from spdbench.harness.executors import open_executor
 
     with open_executor(plan.executor) as executor, progress_bar() as progress:
@@ -566,10 +590,14 @@ def search(
                 progress.console.print(f"{done} of {total} runs already done: skipped")
             progress.update(task, total=total, completed=done)
 
+        failures: list[dict[str, Any]] = []
+
         def finished(row: dict[str, Any]) -> None:
+            if row.get("status") == "failed":
+                failures.append(row)
             progress.update(task, advance=1, description=f"{row['searcher']} r{row['replicate']}")
 
-        rows = run_search(plan, on_start=started, on_done=finished, executor=executor)
+        rows = run_search(plan, on_start=started, on_done=finished, executor=executor, rerun=reruns)
     summary = summarize(rows)
     table = _results_table(
         f"{plan.config.benchmark}: final {plan.report_metric.name} @ "
@@ -593,13 +621,14 @@ def search(
     )
     console.print(f"results: {plan.out}/results.parquet (config {plan.config_hash})")
     console.print(f"report: {report_md}")
-    bad = failed(rows)
-    if len(bad):
+    if failures:  # every stored failure is retried by the run, so these are all of them
+        first: dict[str, str] = {}
+        for row in failures:
+            first.setdefault(row["searcher"], row["error"])
         raise JobsFailedError(
-            f"{len(bad)} of {len(rows)} runs failed, the others finished; "
-            + "; ".join(
-                f"{s}: {e}" for s, e in bad.groupby("searcher", sort=False)["error"].first().items()
-            )
+            f"{len(failures)} of {len(rows)} runs failed, the others finished; "
+            + "; ".join(f"{s}: {e}" for s, e in first.items())
+            + " (stored with their errors, reruns keeping their earlier runs)"
         )
 
 

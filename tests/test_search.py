@@ -376,6 +376,53 @@ def test_a_failing_searcher_fails_alone_and_nothing_stored_is_lost(cli, tmp_path
     assert (out / "report.md").read_text().count("failed") >= 1
 
 
+def test_rerun_redoes_only_the_named_searchers_and_keeps_rows_a_failure_would_lose(
+    cli, tmp_path, monkeypatch
+):
+    """--rerun random runs random's stored runs again (same trajectories: a search is a pure
+    function of its seed) and leaves the others; a rerun whose searcher now raises keeps the
+    stored runs, exits 4 and is resumed by the same command once the searcher is fixed."""
+    out = tmp_path / "out"
+    args = ["search", "-b", "nb201-cifar10", "-s", "random,regularized-evolution",
+            "--seeds", "2", "--budget", "20evals", "--out", str(out)]  # fmt: skip
+    assert cli(*args).code == 0
+    before = pd.read_parquet(out / "results.parquet").set_index(["searcher", "replicate"])
+    from spdbench.search import experiment
+
+    seen, real = [], experiment.run_job
+    monkeypatch.setattr(experiment, "run_job", lambda p, job: seen.append(job) or real(p, job))
+    r = cli(*args, "--rerun", "random")
+    assert r.code == 0, r.err
+    assert sorted((j.searcher, j.replicate) for j in seen) == [("random", 0), ("random", 1)]
+    after = pd.read_parquet(out / "results.parquet").set_index(["searcher", "replicate"])
+    assert len(after) == 4 and not list(out.glob("rerun-*.json"))
+    for key in before.index:
+        assert list(after.loc[key, "archs"]) == list(before.loc[key, "archs"])
+
+    monkeypatch.setattr(RandomSearch, "ask", lambda self, n: 1 / 0)
+    r = cli(*args, "--rerun", "random")
+    assert r.code == 4 and "ZeroDivisionError" in r.err and "earlier runs" in r.err, r.err
+    stored = pd.read_parquet(out / "results.parquet")
+    assert (stored["status"] == "ok").all() and len(stored) == 4
+    assert len(list(out.glob("rerun-*.json"))) == 1
+    assert "unfinished `--rerun random`" in (out / "report.md").read_text()
+    monkeypatch.undo()
+    assert cli(*args, "--rerun", "random").code == 0
+    assert not list(out.glob("rerun-*.json"))
+
+
+def test_rerun_names_are_the_listed_searchers(cli, tmp_path):
+    out = tmp_path / "out"
+    args = ["search", "-b", "nb201-cifar10", "-s", "random,petri-ga", "--predictor",
+            "knn,random", "--seeds", "1", "--budget", "60evals", "--out", str(out)]  # fmt: skip
+    _one_line_error(cli(*args, "--rerun", "asha"), "--rerun: asha is not in --searchers")
+    assert not (out / "results.parquet").exists()
+    assert cli(*args).code == 0
+    r = cli(*args, "--rerun", "petri-ga")  # every petri-ga[...] label
+    assert r.code == 0 and "2 of 3 runs already done" not in r.err
+    assert "1 of 3 runs already done" in r.err, r.err
+
+
 def test_search_on_an_infinite_space_reports_without_regret(cli, tmp_path):
     out = tmp_path / "out"
     r = cli("search", "-b", "synthetic-slope", "-s", "random,regularized-evolution",

@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from spdbench import provenance
-from spdbench.errors import ConfigError, PredictorContractError, shorten
+from spdbench.errors import PredictorContractError, shorten
+from spdbench.harness import reruns
 from spdbench.harness.executors import Executor, run_jobs
 from spdbench.harness.metrics import mean_ci, ranking_metrics
 from spdbench.harness.plan import ComparePlan, Job, current_key, select_jobs, split_aliases
@@ -227,7 +228,7 @@ def run_compare(
     write_json_atomic(plan.out / "runs" / f"{plan.config_hash}.json", plan.record_json())
     jobs = plan.jobs()
     done = _finished(store, plan.out)
-    redo = _Reruns.open(plan, jobs, done, rerun)
+    redo = reruns.Reruns.open(plan, jobs, done, rerun)
     todo = [j for j in jobs if j.key in redo.pending or not j.stored_in(done)]
     if on_start:
         on_start(len(jobs), len(jobs) - len(todo))
@@ -249,82 +250,10 @@ def _finished(store: ResultsStore, out: Path) -> set[str]:
     return {current_key(key, aliases) for key in store.finished()}
 
 
-def rerun_labels(plan: ComparePlan, value: str | None) -> tuple[str, ...]:
-    """The predictors `--rerun` names ("a,b" or "all"), each one this run lists."""
-    if not value:
-        return ()
-    listed = plan.config.predictors
-    names = listed if value.strip() == "all" else tuple(n.strip() for n in value.split(","))
-    unknown = [n for n in names if n not in listed]
-    if unknown or not names:
-        raise ConfigError(
-            f"--rerun: {', '.join(unknown) or 'no name'} is not in --predictors "
-            f"({', '.join(listed)}); name some of them, or all"
-        )
-    return tuple(names)
-
-
 def unstored_reruns(plan: ComparePlan, labels: Collection[str]) -> list[str]:
     """The `--rerun` predictors with no finished job stored in this run's splits (a changed
     config, or other listed zero-cost proxies, draw other splits: their jobs run as new ones)."""
-    done = _finished(ResultsStore(plan.out), plan.out)
-    stored = {j.predictor for j in plan.jobs() if j.stored_in(done)}
-    return [label for label in labels if label not in stored]
-
-
-def rerun_marker(out: Path, config_hash: str, predictors: Collection[str]) -> Path:
-    """The file listing the jobs an unfinished `--rerun` of `predictors` has left."""
-    return out / f"rerun-{config_hash}-{provenance.config_hash(sorted(predictors))[:8]}.json"
-
-
-class _Reruns:
-    """The stored jobs a `--rerun` still has to redo, kept in `rerun_marker`
-    while any is left, so that starting the same rerun again resumes it."""
-
-    def __init__(self, path: Path, predictors: list[str], pending: set[str], source: str) -> None:
-        self.path, self.predictors, self.pending, self.source = path, predictors, pending, source
-
-    @classmethod
-    def open(
-        cls, plan: ComparePlan, jobs: list[Job], done: set[str], rerun: Collection[str]
-    ) -> _Reruns:
-        predictors = sorted(set(rerun))
-        path = rerun_marker(plan.out, plan.config_hash, predictors)
-        if not predictors:
-            return cls(path, predictors, set(), plan.source)
-        with contextlib.suppress(FileNotFoundError, ValueError, KeyError, TypeError):
-            saved = json.loads(path.read_text())
-            # the same rerun of the same code, interrupted: resume it (after another change
-            # of the code every job is redone)
-            if saved["predictors"] == predictors and saved["source"] == plan.source:
-                return cls(path, predictors, set(saved["pending"]), plan.source)
-        pending = {j.key for j in jobs if j.predictor in predictors and j.stored_in(done)}
-        reruns = cls(path, predictors, pending, plan.source)
-        reruns._save()
-        return reruns
-
-    def failed(self, row: dict[str, Any]) -> bool:
-        """Whether `row` is a rerun whose predictor raised (its job stays pending)."""
-        return row["job_key"] in self.pending and row.get("status") == "failed"
-
-    def strike_off(self, row: dict[str, Any]) -> None:
-        """`row`'s job is redone and stored."""
-        if row["job_key"] in self.pending:
-            self.pending.discard(row["job_key"])
-            self._save()
-
-    def _save(self) -> None:
-        if self.pending:
-            write_json_atomic(
-                self.path,
-                {
-                    "predictors": self.predictors,
-                    "source": self.source,
-                    "pending": sorted(self.pending),
-                },
-            )
-        else:
-            self.path.unlink(missing_ok=True)
+    return reruns.unstored(plan.jobs(), _finished(ResultsStore(plan.out), plan.out), labels)
 
 
 SUMMARY_METRICS = (

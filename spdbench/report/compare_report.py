@@ -20,6 +20,7 @@ import pandas as pd
 
 from spdbench import provenance
 from spdbench.errors import DataFileError
+from spdbench.harness import reruns
 from spdbench.harness.compare import failed_jobs, predictor_label, summarize
 from spdbench.harness.metrics import mean_ci
 from spdbench.harness.plan import jobs_of_record, select_jobs, split_aliases
@@ -353,23 +354,6 @@ def code_versions_table(rows: pd.DataFrame) -> list[str]:
     return [*lines, ""]
 
 
-def unfinished_reruns(results: Path, config_hash: str) -> list[str]:
-    """Markdown lines: each `--rerun` of this config that stopped before redoing its jobs
-    (their stored rows are still the old ones)."""
-    lines = []
-    for marker in sorted(results.glob(f"rerun-{config_hash}-*.json")):
-        try:
-            saved = json.loads(marker.read_text())
-            names, pending = ", ".join(saved["predictors"]), len(saved["pending"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        lines.append(
-            f"An unfinished `--rerun {names}` left {pending} job(s) with the rows they had "
-            f"before it (`{marker.name}`); run the same command again to finish it."
-        )
-    return [*lines, ""] if lines else []
-
-
 def write_report(
     results: Path, out: Path | None = None, config_hash: str | None = None, command: str = ""
 ) -> Path:
@@ -435,7 +419,7 @@ def write_report(
     text += selections_table(finished)
     text += in_loop_tau_table(finished)
     text += code_versions_table(rows)
-    text += unfinished_reruns(results, config_hash)
+    text += reruns.unfinished(results, config_hash)
     if len(failed):
         text += ["## Failed jobs", "", "| predictor | failed jobs | first error |", "|---|---|---|"]
         for name, grp in failed.groupby("predictor", sort=False):

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from spdbench.errors import DataFileError
+from spdbench.harness import reruns
 from spdbench.harness.store import ResultsStore
 from spdbench.io import atomic_path
 from spdbench.report.plotting import plt, save_figure
@@ -196,8 +197,8 @@ def write_search_report(
     if len(bad):
         lines += ["", f"{len(bad)} run(s) failed:"]
         lines += [f"- {r['searcher']} r{r['replicate']}: {r['error']}" for _, r in bad.iterrows()]
+    lines += ["", *reruns.unfinished(results, record["config_hash"])]
     lines += [
-        "",
         "![by evaluations](by_evaluations.png)",
         "",
         "![by simulated time](by_time.png)",

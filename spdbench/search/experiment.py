@@ -25,7 +25,7 @@ import inspect
 import json
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ import pandas as pd
 
 from spdbench import plugins, provenance
 from spdbench.errors import ConfigError, SpdbenchError, shorten
+from spdbench.harness import reruns
 from spdbench.harness.executors import LOCAL, Executor, ExecutorSpec, run_jobs
 from spdbench.harness.plan import (
     MAX_SEEDS,
@@ -177,6 +178,9 @@ class SearchJob:
         """run hash / searcher[@variant] / replicate (as compare's job keys)."""
         who = f"{self.searcher}@{self.variant}" if self.variant else self.searcher
         return f"{self.run_hash}/{who}/r{self.replicate}"
+
+    def stored_in(self, done: set[str]) -> bool:
+        return self.key in done
 
 
 def protocol_defaults(oracle: Oracle) -> dict[str, Any]:
@@ -498,19 +502,25 @@ def run_search(
     on_start: Callable[[int, int], None] | None = None,
     on_done: Callable[[dict[str, Any]], None] | None = None,
     executor: Executor | None = None,
+    rerun: Collection[str] = (),
 ) -> pd.DataFrame:
     """Run every job of `plan` not yet stored; returns this config's rows (finished jobs are
-    stored one by one, so an interrupted run keeps them and a rerun resumes)."""
+    stored one by one, so an interrupted run keeps them and a rerun resumes). `rerun` names
+    searcher labels whose stored runs run again (`harness.reruns`: a new row replaces the
+    stored one only when its run succeeds; the same command resumes an interrupted rerun)."""
     store = ResultsStore(plan.out)
     write_json_atomic(plan.out / "runs" / f"{plan.config_hash}.json", plan.record_json())
     jobs = plan.jobs()
     done = store.finished()
-    todo = [j for j in jobs if j.key not in done]
+    redo = reruns.Reruns.open(plan, jobs, done, rerun)
+    todo = [j for j in jobs if j.key in redo.pending or j.key not in done]
     if on_start:
         on_start(len(jobs), len(jobs) - len(todo))
     try:
         for row in run_jobs(plan, todo, run_job, executor):
-            store.append([row])
+            if not redo.failed(row):  # a rerun that raised leaves its stored row in place
+                store.append([row])
+                redo.strike_off(row)
             if on_done:
                 on_done(row)
     finally:
