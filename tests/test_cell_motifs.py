@@ -369,17 +369,23 @@ def test_cell_dish_in_float64_differs_from_float32_in_rounding_only():
     assert not np.array_equal(single, double)
 
 
-def test_an_unknown_precision_is_one_line():
-    from spdbench.errors import InvalidInputError
+def test_an_unknown_precision_is_one_line_at_planning_and_at_fit(cli, tmp_path):
     from spdbench.predictors.base import Context
-    from spdbench.predictors.petri_dish import PetriDish
+    from spdbench.predictors.petri_dish import PetriDish, PetriDishUntrained
 
     space = NB201Space()
     cells = space.sample(4, np.random.default_rng(0), unique=True)
-    with pytest.raises(
-        InvalidInputError, match="unknown precision 'half'; valid: float32, float64"
-    ):
-        PetriDish(precision="half").fit(cells, np.arange(4.0), Context(space=space))
+    for cls in (PetriDish, PetriDishUntrained):
+        with pytest.raises(ConfigError, match="unknown precision 'half'; valid: float32, float64"):
+            cls(precision="half").fit(cells, np.arange(4.0), Context(space=space))
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[compare]\nbenchmark = "nb201-cifar10"\npredictors = ["half"]\nseeds = 1\n'
+        '[compare.variants.half]\npredictor = "petri-dish"\nprecision = "half"\n'
+    )
+    r = cli("compare", "--config", str(config), "--out", str(tmp_path / "out"))
+    assert r.code == 2 and "unknown precision 'half'" in r.err, r.err
+    assert not (tmp_path / "out" / "results.parquet").exists()
 
 
 # ---- NAS-Bench-NLP against a one-network reference (NAS-Bench-NLP's CustomRNNCell) -------------

@@ -92,15 +92,58 @@ def test_fused_kernel_equals_autograd_through_the_unrolled_loop(objective):
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
 
 
-def test_fused_kernel_takes_float32_data_and_wants_only_the_gradients_asked_for():
-    nets, theta0, x, labels = _setup([0.3, 0.9, 1.4], dtype=torch.float32)
-    xv = x.clone().requires_grad_()  # S_train fixed: only S_valid's gradient is wanted
-    losses = inner_valid_loss(nets, theta0, x, xv, labels, 20, 0.05, 1e-5)
-    assert losses.dtype == torch.float32 and losses.grad_fn is not None
-    (grad,) = torch.autograd.grad(losses.sum(), [xv])
-    want = unrolled_valid_loss(nets, theta0, x, x.clone().requires_grad_(), labels, 20, 0.05, 1e-5)
-    torch.testing.assert_close(losses, want, rtol=1e-4, atol=1e-6)
-    assert grad.dtype == torch.float32 and torch.isfinite(grad).all()
+def test_fused_kernel_takes_float32_data_and_gives_autograds_gradient():
+    """float32 synthetic data (the dish's default): the kernel computes in float64 and gives
+    float32 losses and gradients, autograd's up to float32 rounding, also when only S_valid
+    requires grad; where it cannot run (theta0 requiring grad) autograd does."""
+    square, *_ = _setup([0.3, 0.9, 1.4], width=4, hidden=2, dtype=torch.float32)
+    wide = SPACE.motif_networks(np.array([[0.3], [1.2]]), hidden=3, in_width=5, out_width=2)
+    for nets, width in ((square, 4), (wide, 5)):
+        gen = torch.Generator().manual_seed(3)
+        theta0 = nets.init_params(gen, 1.0, torch.float32)
+        x = torch.randn(6, width, generator=gen)
+        labels = (torch.rand(6, nets.out_width, generator=gen) < 0.5).float()
+        grads = []
+        for valid_loss in (inner_valid_loss, unrolled_valid_loss):
+            xv = x.clone().requires_grad_()  # S_train fixed: only S_valid's gradient is wanted
+            losses = valid_loss(nets, theta0, x, xv, labels, 20, 0.05, 1e-5)
+            grads.append((losses, *torch.autograd.grad(losses.sum(), [xv])))
+        assert grads[0][0].grad_fn.name().endswith("FusedInnerLoopBackward")
+        for got, want in zip(*grads, strict=True):
+            assert got.dtype == torch.float32
+            torch.testing.assert_close(got, want, rtol=2e-4, atol=1e-5)
+    th = theta0.clone().requires_grad_()
+    xt = x.clone().requires_grad_()
+    assert inner_valid_loss(wide, th, xt, x, labels, 3, 0.05, 1e-5).grad_fn.name() != (
+        "_FusedInnerLoopBackward"
+    )
+
+
+def test_warm_up_runs_the_kernel_before_any_timed_job(monkeypatch):
+    """Workers call Predictor.warm_up once before their first job: for the slope dish it
+    runs the kernel (compiling or loading it), so no job's fit time includes that."""
+    from types import SimpleNamespace
+
+    from spdbench.harness.executors import prepare_process
+    from spdbench.spaces import slope_kernel
+
+    calls, real = [], slope_kernel.train_and_score
+    monkeypatch.setattr(slope_kernel, "train_and_score", lambda *a: calls.append(1) or real(*a))
+    plan = SimpleNamespace(oracle=SyntheticSlopeOracle(), predictors={"petri-dish": PetriDish})
+    prepare_process(plan)
+    assert calls
+
+
+def test_a_slope_dish_whose_inner_gradients_vanish_skips_its_steps_instead_of_failing():
+    """theta_init = 0 with no L2: Adam's sqrt(v) is 0 for weights without gradient and the
+    outer gradient is NaN, as with autograd (numba would raise ZeroDivisionError under its
+    default error model); those outer steps are skipped, the fit finishes."""
+    oracle = SyntheticSlopeOracle()
+    archs = np.array([[0.4], [0.8], [1.2], [1.6]])
+    p = PetriDish(seed=0, init_scale=0.0, inner_l2=0.0, inner_steps=10, outer_steps=3)
+    p.fit(archs, oracle.scores(archs), Context(space=oracle.space))
+    assert len(p.dish_.history) == 3 and len(set(p.dish_.history)) == 1  # no step taken
+    assert torch.isfinite(p.dish_.x_train).all()
 
 
 def test_outer_gradient_matches_finite_differences():

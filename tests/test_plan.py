@@ -3,6 +3,7 @@
 import json
 import re
 
+import pandas as pd
 import pytest
 
 from spdbench import plugins
@@ -163,6 +164,28 @@ def test_stores_keyed_with_seeds_and_train_sizes_extend_without_recomputing(tmp_
     fresh = shown["job_key"].str.startswith(new)
     assert fresh[shown["predictor"] == "knn"].all()
     assert fresh[shown["predictor"] == "random"].tolist() == [False, False, True]
+
+
+def test_a_jobs_row_is_its_own_keys_then_a_former_keys_then_a_legacy_keys_newest_first():
+    from spdbench.harness.plan import Job, select_jobs
+
+    job = Job("knn", 0, 10, config_hash="c0nf1g", split_hash="today")
+    rows = pd.DataFrame(
+        {
+            "job_key": ["c0nf1g/knn/r0/n10", "formerB/knn/r0/n10", "formerA/knn/r0/n10"],
+            "kendall_tau": [0.1, 0.9, 0.5],
+            "finished_at": ["2026-11-29T10:00", "2026-11-29T12:00", "2026-11-29T11:00"],
+        }
+    )
+    aliases = {"formerA": "today", "formerB": "today"}
+    pick = lambda r: select_jobs(r, [job], aliases)["kendall_tau"].tolist()  # noqa: E731
+    assert pick(rows) == [0.9]  # a former key beats the legacy one; the newest former row
+    assert pick(rows.iloc[[0, 2]]) == [0.5]
+    assert pick(rows.iloc[[0]]) == [0.1]
+    newest = pd.DataFrame(
+        {"job_key": ["today/knn/r0/n10"], "kendall_tau": [0.3], "finished_at": ["2026-11-01"]}
+    )
+    assert pick(pd.concat([rows, newest])) == [0.3]  # its own key wins, whatever the dates
 
 
 def test_more_seeds_or_train_sizes_reuse_the_finished_jobs(tmp_path, cli, monkeypatch):

@@ -164,16 +164,21 @@ def run_jobs(
 
 
 # ---- shared by every worker process ---------------------------------------------------------
-def prepare_process() -> None:
+def prepare_process(plan: Any) -> None:
     """Once per process, before its first timed job: when the plan's predictors use torch
-    (their modules imported it), pay torch's one-time costs now, so that `fit_s` and
-    `predict_s` do not depend on which job a process happens to run first."""
+    (their modules imported it), pay torch's one-time costs now, and each predictor's own
+    (`Predictor.warm_up`: compiling or loading a kernel), so that `fit_s` and `predict_s` do
+    not depend on which job a process happens to run first."""
     if torch_loaded():
         import torch
 
         torch.set_num_threads(1)
         with torch_threads(1):
             warm_up_torch()
+    oracle = getattr(plan, "oracle", None)
+    for cls in getattr(plan, "predictors", {}).values():
+        with contextlib.suppress(Exception):  # a warm-up must not fail a run
+            cls.warm_up(oracle)
 
 
 def die_with_parent(parent: int) -> None:
@@ -198,7 +203,7 @@ def _worker_init(plan: Any, parent: int, run: RunFn) -> None:
     die_with_parent(parent)
     _worker_plan = plan  # unpickling it imports the predictors' modules (and torch, if used)
     _worker_fn = run
-    prepare_process()
+    prepare_process(plan)
 
 
 def _worker_run(job: Any) -> dict[str, Any]:
@@ -211,7 +216,7 @@ def _local_rows(plan: Any, jobs: list[Any], run: RunFn) -> Iterable[dict[str, An
     if not jobs:
         return
     if plan.workers == 1 or len(jobs) == 1:
-        prepare_process()
+        prepare_process(plan)
         for job in jobs:
             yield run(plan, job)
         return
@@ -254,7 +259,7 @@ def _dask_run(plan: Any, job: Any, run: RunFn) -> dict[str, Any]:
     global _dask_prepared
     with _dask_lock:
         if not _dask_prepared:
-            prepare_process()
+            prepare_process(plan)
             _dask_prepared = True
         return run(plan, job)
 

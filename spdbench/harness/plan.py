@@ -220,8 +220,8 @@ class Job:
         return f"{self.config_hash}/{self.predictor}/r{self.replicate}/n{self.train_size}"
 
     def stored_in(self, done: set[str]) -> bool:
-        """Whether a store's finished keys (`current_keys`) hold this job, under its key or
-        its legacy key."""
+        """Whether a store's finished keys (older split hashes replaced by today's, see
+        `split_aliases`) hold this job, under its key or its legacy key."""
         return self.key in done or self.legacy_key in done
 
 
@@ -269,10 +269,14 @@ def split_aliases(out: Path) -> dict[str, str]:
     for path in sorted((out / "runs").glob("*.json")):
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError, ConfigError):
             record = json.loads(path.read_text())
-            if record.get("command") == "compare" and "having" in record["resolved"]:
+            resolved = record["resolved"]
+            if record.get("command") == "compare" and "having" in resolved:
                 config = CompareConfig.from_dict(record["config"])
-                having = tuple(record["resolved"]["having"])
-                aliases[split_hash(config, having, former=True)] = split_hash(config, having)
+                having = tuple(resolved["having"])
+                today = split_hash(config, having)
+                aliases[split_hash(config, having, former=True)] = today
+                # the hash the record names (former in records written before 2026-11-30)
+                aliases.setdefault(resolved.get("split_hash") or today, today)
     return aliases
 
 
@@ -285,24 +289,28 @@ def current_key(key: str, aliases: dict[str, str]) -> str:
 def select_jobs(
     rows: pd.DataFrame, jobs: list[Job], aliases: dict[str, str] | None = None
 ) -> pd.DataFrame:
-    """The stored rows of `jobs` (by key, or by the legacy key of older stores, or by a key
-    with a former split hash in `aliases`; the current key wins where both are stored), in
-    the order of `jobs` (so tables list the predictors as the config does, whatever order
-    the jobs finished or were rerun in)."""
+    """The stored rows of `jobs`, in the order of `jobs` (so tables list the predictors as
+    the config does, whatever order the jobs finished or were rerun in). A job's row is the
+    one under its key, else under a key with a former split hash in `aliases`, else under its
+    legacy key (older stores); among rows of one kind, the last finished."""
     if rows.empty:
         return rows
+    rows = rows.reset_index(drop=True)
     current = {j.key: i for i, j in enumerate(jobs)}
     legacy = {j.legacy_key: i for i, j in enumerate(jobs)}
     keys = rows["job_key"]
     job = keys.map(current)
-    is_current = job.notna()
+    kind = pd.Series(np.where(job.notna(), 0, 2), index=rows.index)
     if aliases:
-        job = job.fillna(keys.map(lambda k: current_key(k, aliases)).map(current))
+        aliased = keys.map(lambda k: current_key(k, aliases)).map(current)
+        kind = kind.where(job.notna() | aliased.isna(), 1)
+        job = job.fillna(aliased)
     job = job.fillna(keys.map(legacy))
     keep = job.notna()
+    finished = rows["finished_at"] if "finished_at" in rows else pd.Series("", index=rows.index)
     chosen = (
-        pd.DataFrame({"job": job[keep], "current": is_current[keep]})
-        .sort_values("current", ascending=False, kind="stable")
+        pd.DataFrame({"job": job[keep], "kind": kind[keep], "finished": finished[keep]})
+        .sort_values(["kind", "finished"], ascending=[True, False], kind="stable")
         .drop_duplicates("job")
         .sort_values("job")
         .index

@@ -118,7 +118,7 @@ class Reruns:
 
     def _save(self) -> None:
         if self.pending:
-            # "predictors" names the rerun's names, searchers too (the key markers have had)
+            # "predictors" holds the rerun's names, searchers' too (the key markers have had)
             saved = {"predictors": self.names, "source": self.source}
             write_json_atomic(self.path, {**saved, "pending": sorted(self.pending)})
         else:

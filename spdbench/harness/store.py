@@ -12,8 +12,8 @@ never touch each other's files, so several processes can append to one folder at
 a file lock and deletes only the files it merged. `read` returns both as one table, a job file
 winning over the compacted row of the same key (a rerun replaces a row).
 
-A row is keyed by `job_key`, "<config hash>/<predictor>/r<replicate>/n<train size>" (the
-config hash covers the benchmark, the master seed and every other setting); the job file's
+A row is keyed by `job_key` (compare: "<split hash>/<predictor>[@variant]/r<replicate>/n<train
+size>", see `plan.Job.key`; search: "<run hash>/<searcher>/r<replicate>"); the job file's
 name is the key, URL-quoted, so the finished keys are known without reading any job file.
 """
 

@@ -114,6 +114,12 @@ class Predictor(Parameterized, ABC):
         an experiment is planned, before any job starts (default: it can run anywhere)."""
         return
 
+    @classmethod
+    def warm_up(cls, oracle: Oracle | None) -> None:
+        """Pay one-time costs (e.g. compiling a kernel) once per process, before its first
+        timed job, so that they land in no job's fit or predict time (default: none)."""
+        return
+
     def check_settings(self, oracle: Oracle) -> None:
         """Raise ConfigError when these hyperparameters cannot run on `oracle` (e.g. an
         encoding its space does not offer); called when an experiment is planned."""

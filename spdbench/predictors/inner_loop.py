@@ -10,8 +10,9 @@ unrolled inner loop. Two ways to get it, equal up to rounding:
   `spaces.slope_kernel`). On tiny motif-networks an outer step as tensor ops is mostly
   per-op overhead, autograd's bookkeeping included, which the kernel does not pay.
 
-`inner_valid_loss` takes the kernel where the blueprint has one; tests hold it to autograd
-and to central finite differences.
+`inner_valid_loss` takes the kernel where the blueprint has one and gradients are wanted
+(fitting); without them (predicting thousands of motifs at once) the batched tensor ops are
+as fast. Tests hold the kernel to autograd and to central finite differences.
 """
 
 from __future__ import annotations

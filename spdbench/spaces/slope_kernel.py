@@ -6,7 +6,8 @@ same computation runs as one compiled loop per network, in float64: the inner Ad
 forward (keeping each step's parameters, gradient, first moment and sqrt of the second), then
 backwards through Adam's update and a hand-derived vector-Jacobian product of the closed-form
 inner gradient (`_gradient_vjp`). Tests hold it to autograd through the unrolled loop and to
-central finite differences.
+central finite differences. Float division by zero gives inf or NaN as in torch (numba's
+numpy error model), so a step that diverges is skipped by the dish as before.
 
 Parameters of one network are (W1 (I, H), b1 (H), W2 (H, O), b2 (O)) flattened row-major, as
 `SigmoidMotifNetworks` lays them out.
@@ -20,12 +21,12 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _sigmoid(v):
     return 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _backprop(th, c, x, y, dims, a, out, gout, q):
     """Forward and backprop of one network's mean BCE: fills a, out (sigmoid of the logits),
     gout (the logits' gradient) and q (gout W2^T) for every sample."""
@@ -51,7 +52,7 @@ def _backprop(th, c, x, y, dims, a, out, gout, q):
             q[s, h] = acc
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _gradient(th, c, x, dims, a, gout, q, scale, grad, dx):
     """scale * the gradient of the mean BCE into grad (P,) (overwritten), and scale * its
     gradient w.r.t. x added to dx (None: not wanted). Needs `_backprop`'s buffers."""
@@ -72,7 +73,7 @@ def _gradient(th, c, x, dims, a, gout, q, scale, grad, dx):
             grad[b2 + o] += scale * gout[s, o]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _gradient_vjp(th, c, x, dims, a, out, gout, q, cot, d_theta, dx, adj_a, adj_q):
     """d_theta (P,) = d<cot, grad(theta, x)>/d theta (overwritten); the same w.r.t. x added to
     dx: `_backprop` + `_gradient` differentiated by hand, in reverse order."""
@@ -109,7 +110,7 @@ def _gradient_vjp(th, c, x, dims, a, out, gout, q, cot, d_theta, dx, adj_a, adj_
                 dx[s, i] += adj_z * th[i * n_hid + h]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _bce(th, c, x, y, dims):
     """One network's mean binary cross-entropy on (x, y), from the logits (as torch's
     binary_cross_entropy_with_logits: max(l, 0) - l y + log(1 + exp(-|l|)))."""
@@ -128,7 +129,7 @@ def _bce(th, c, x, y, dims):
     return total / (x.shape[0] * n_out)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def train_and_score(theta0, slopes, x_train, x_valid, y, dims, steps, lr, l2, adam, tape, theta):
     """Train every network j from theta0 on x_train (Eq. 1: full-batch Adam with
     (beta1, beta2, eps) = adam and L2 penalty l2), leave its parameters in theta[j], and
@@ -164,7 +165,7 @@ def train_and_score(theta0, slopes, x_train, x_valid, y, dims, steps, lr, l2, ad
     return losses
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def backward(theta, slopes, x_train, x_valid, y, dims, lr, l2, adam, tape, grad_losses):
     """Gradients of sum_j grad_losses[j] * loss_j w.r.t. x_train and x_valid (Eqs. 3-4),
     reversing `train_and_score` from its tape and final parameters theta."""

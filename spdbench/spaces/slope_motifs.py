@@ -95,7 +95,7 @@ class SigmoidMotifNetworks(MotifNetworks):
         l2: float,
         adam: tuple[float, float, float],
     ) -> torch.Tensor | None:
-        if theta0.device.type != "cpu":
+        if theta0.device.type != "cpu" or theta0.dim() != 1:
             return None
         return _FusedInnerLoop.apply(x_train, x_valid, self, theta0, labels, steps, lr, l2, adam)
 
@@ -106,7 +106,8 @@ class SigmoidMotifNetworks(MotifNetworks):
 
 
 def _numpy64(t: torch.Tensor) -> np.ndarray:
-    return np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float64)
+    """A float64 copy (never a view: the backward must see the values the forward saw)."""
+    return np.array(t.detach().cpu().numpy(), dtype=np.float64, order="C", copy=True)
 
 
 class _FusedInnerLoop(torch.autograd.Function):
