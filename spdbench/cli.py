@@ -239,16 +239,31 @@ def compare(
         f"results: {out}/results.parquet (config {plan.config_hash}, record in {out}/runs/)"
     )
     console.print(f"report: {report_md}")
-    if failed:  # every stored failure is retried by the run, so these are all of them
-        first: dict[str, str] = {}
-        for row in failed:
-            first.setdefault(row["predictor"], row["error"])
-        raise JobsFailedError(
-            f"{len(failed)} of {len(rows)} jobs failed, the others finished; "
-            + "; ".join(f"{p}: {e}" for p, e in first.items())
-            + " (stored with their errors, reruns keeping their earlier rows; fix the "
-            "predictor and rerun to retry them)"
-        )
+    _raise_if_failed(
+        failed,
+        len(rows),
+        "predictor",
+        "jobs",
+        "stored with their errors, reruns keeping their earlier rows; fix the predictor and "
+        "rerun to retry them",
+    )
+
+
+def _raise_if_failed(
+    failed: list[dict[str, Any]], total: int, label: str, noun: str, hint: str
+) -> None:
+    """JobsFailedError (exit 4) naming the first error of each `label` (predictor, searcher)
+    when any job failed; every stored failure is retried by a run, so these are all of them."""
+    if not failed:
+        return
+    first: dict[str, str] = {}
+    for row in failed:
+        first.setdefault(row[label], row["error"])
+    raise JobsFailedError(
+        f"{len(failed)} of {total} {noun} failed, the others finished; "
+        + "; ".join(f"{name}: {error}" for name, error in first.items())
+        + f" ({hint})"
+    )
 
 
 def _results_table(title: str, columns: tuple[str, ...]) -> Table:
@@ -621,15 +636,13 @@ def search(
     )
     console.print(f"results: {plan.out}/results.parquet (config {plan.config_hash})")
     console.print(f"report: {report_md}")
-    if failures:  # every stored failure is retried by the run, so these are all of them
-        first: dict[str, str] = {}
-        for row in failures:
-            first.setdefault(row["searcher"], row["error"])
-        raise JobsFailedError(
-            f"{len(failures)} of {len(rows)} runs failed, the others finished; "
-            + "; ".join(f"{s}: {e}" for s, e in first.items())
-            + " (stored with their errors, reruns keeping their earlier runs)"
-        )
+    _raise_if_failed(
+        failures,
+        len(rows),
+        "searcher",
+        "runs",
+        "stored with their errors, reruns keeping their earlier runs",
+    )
 
 
 @cli.group()

@@ -17,7 +17,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -25,7 +24,7 @@ import pandas as pd
 from spdbench import provenance
 from spdbench.errors import PredictorContractError, shorten
 from spdbench.harness import reruns
-from spdbench.harness.executors import Executor, run_jobs
+from spdbench.harness.executors import Executor
 from spdbench.harness.metrics import mean_ci, ranking_metrics
 from spdbench.harness.plan import ComparePlan, Job, current_key, select_jobs, split_aliases
 from spdbench.harness.store import ResultsStore
@@ -227,33 +226,31 @@ def run_compare(
     store = ResultsStore(plan.out)
     write_json_atomic(plan.out / "runs" / f"{plan.config_hash}.json", plan.record_json())
     jobs = plan.jobs()
-    done = _finished(store, plan.out)
-    redo = reruns.Reruns.open(plan, jobs, done, rerun)
-    todo = [j for j in jobs if j.key in redo.pending or not j.stored_in(done)]
-    if on_start:
-        on_start(len(jobs), len(jobs) - len(todo))
-    try:
-        for row in run_jobs(plan, todo, run_job, executor):
-            if not redo.failed(row):  # a rerun that raised leaves its stored row in place
-                store.append([row])
-                redo.strike_off(row)
-            if on_done:
-                on_done(row)
-    finally:
-        store.compact()
-    return select_jobs(store.read(), jobs, split_aliases(plan.out))
+    aliases = split_aliases(plan.out)
+    reruns.run_unstored(
+        plan,
+        store,
+        jobs,
+        _finished(store, aliases),
+        run_job,
+        rerun=rerun,
+        on_start=on_start,
+        on_done=on_done,
+        executor=executor,
+    )
+    return select_jobs(store.read(), jobs, aliases)
 
 
-def _finished(store: ResultsStore, out: Path) -> set[str]:
+def _finished(store: ResultsStore, aliases: dict[str, str]) -> set[str]:
     """Keys of the finished jobs in `store`, older stores' split hashes replaced by today's."""
-    aliases = split_aliases(out)
     return {current_key(key, aliases) for key in store.finished()}
 
 
 def unstored_reruns(plan: ComparePlan, labels: Collection[str]) -> list[str]:
     """The `--rerun` predictors with no finished job stored in this run's splits (a changed
     config, or other listed zero-cost proxies, draw other splits: their jobs run as new ones)."""
-    return reruns.unstored(plan.jobs(), _finished(ResultsStore(plan.out), plan.out), labels)
+    done = _finished(ResultsStore(plan.out), split_aliases(plan.out))
+    return reruns.unstored(plan.jobs(), done, labels)
 
 
 SUMMARY_METRICS = (

@@ -1,6 +1,6 @@
-"""`--rerun NAMES` of compare and search: run stored jobs of some predictors or searchers
-again (after a change of their code), without losing a stored row to a failed or interrupted
-rerun.
+"""Running the jobs of compare and search that are not stored yet, and `--rerun NAMES`: run
+stored jobs of some predictors or searchers again (after a change of their code), without
+losing a stored row to a failed or interrupted rerun.
 
 A job's new row replaces the stored one only when the job succeeds. The jobs still to redo
 are kept in OUT/rerun-<config hash>-<names hash>.json while any is left, so the same command
@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
 from spdbench import provenance
 from spdbench.errors import ConfigError
+from spdbench.harness.executors import Executor, run_jobs
+from spdbench.harness.store import ResultsStore
 from spdbench.io import write_json_atomic
 
 
@@ -123,3 +125,34 @@ class Reruns:
             write_json_atomic(self.path, {**saved, "pending": sorted(self.pending)})
         else:
             self.path.unlink(missing_ok=True)
+
+
+def run_unstored(
+    plan: Any,
+    store: ResultsStore,
+    jobs: list[Any],
+    done: set[str],
+    run: Callable[[Any, Any], dict[str, Any]],
+    *,
+    rerun: Collection[str] = (),
+    on_start: Callable[[int, int], None] | None = None,
+    on_done: Callable[[dict[str, Any]], None] | None = None,
+    executor: Executor | None = None,
+) -> None:
+    """Run `run(plan, job)` for every job not stored in `done`, and for the stored jobs of
+    the `rerun` names, storing each row as soon as its job finishes (a rerun that raised
+    leaves its stored row in place); the store is compacted at the end, interrupted or not.
+    `on_start(total, already_done)` is called once, `on_done(row)` after each job."""
+    redo = Reruns.open(plan, jobs, done, rerun)
+    todo = [j for j in jobs if j.key in redo.pending or not j.stored_in(done)]
+    if on_start:
+        on_start(len(jobs), len(jobs) - len(todo))
+    try:
+        for row in run_jobs(plan, todo, run, executor):
+            if not redo.failed(row):
+                store.append([row])
+                redo.strike_off(row)
+            if on_done:
+                on_done(row)
+    finally:
+        store.compact()

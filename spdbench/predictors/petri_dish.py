@@ -117,8 +117,9 @@ class PetriDish(Predictor):
 
     @classmethod
     def warm_up(cls, oracle: Oracle | None) -> None:
-        """A tiny fit on the space: compiles or loads its motif kernel, if it has one (the
-        slope space's: ~7 s to compile once per install, ~1.3 s to load once per process)."""
+        """A tiny fit on the space: compiles or loads its motif kernel where it has one (the
+        slope space's: ~7 s to compile once per install, ~1.4 s to load once per process),
+        and pays the first call of its motif-networks' ops elsewhere."""
         if oracle is None or not oracle.space.has_motif_networks:
             return
         archs = oracle.space.sample(2, np.random.default_rng(0))

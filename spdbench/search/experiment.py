@@ -36,7 +36,7 @@ import pandas as pd
 from spdbench import plugins, provenance
 from spdbench.errors import ConfigError, SpdbenchError, shorten
 from spdbench.harness import reruns
-from spdbench.harness.executors import LOCAL, Executor, ExecutorSpec, run_jobs
+from spdbench.harness.executors import LOCAL, Executor, ExecutorSpec
 from spdbench.harness.plan import (
     MAX_SEEDS,
     _as_int,
@@ -511,20 +511,17 @@ def run_search(
     store = ResultsStore(plan.out)
     write_json_atomic(plan.out / "runs" / f"{plan.config_hash}.json", plan.record_json())
     jobs = plan.jobs()
-    done = store.finished()
-    redo = reruns.Reruns.open(plan, jobs, done, rerun)
-    todo = [j for j in jobs if j.key in redo.pending or j.key not in done]
-    if on_start:
-        on_start(len(jobs), len(jobs) - len(todo))
-    try:
-        for row in run_jobs(plan, todo, run_job, executor):
-            if not redo.failed(row):  # a rerun that raised leaves its stored row in place
-                store.append([row])
-                redo.strike_off(row)
-            if on_done:
-                on_done(row)
-    finally:
-        store.compact()
+    reruns.run_unstored(
+        plan,
+        store,
+        jobs,
+        store.finished(),
+        run_job,
+        rerun=rerun,
+        on_start=on_start,
+        on_done=on_done,
+        executor=executor,
+    )
     return rows_of_jobs(store.read(), [j.key for j in jobs])
 
 

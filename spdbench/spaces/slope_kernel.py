@@ -133,8 +133,8 @@ def _bce(th, c, x, y, dims):
 def train_and_score(theta0, slopes, x_train, x_valid, y, dims, steps, lr, l2, adam, tape, theta):
     """Train every network j from theta0 on x_train (Eq. 1: full-batch Adam with
     (beta1, beta2, eps) = adam and L2 penalty l2), leave its parameters in theta[j], and
-    return its loss on x_valid (N,). Unless tape has zero steps, tape[j, t] (4, P) keeps
-    theta before step t + 1, that step's gradient, m and sqrt(v), for `backward`."""
+    return its loss on x_valid (N,). tape[j, t] (4, P) keeps theta before step t + 1, that
+    step's gradient, m and sqrt(v), for `backward`."""
     n_hid, n_out = dims[1], dims[2]
     beta1, beta2, eps = adam
     p = theta0.shape[0]
@@ -142,7 +142,6 @@ def train_and_score(theta0, slopes, x_train, x_valid, y, dims, steps, lr, l2, ad
     a = np.empty((x_train.shape[0], n_hid))
     out = np.empty((x_train.shape[0], n_out))
     gout, q, g = np.empty_like(out), np.empty_like(a), np.empty(p)
-    keep = tape.shape[1] > 0
     for j in range(slopes.shape[0]):
         th, m, v = theta[j], np.zeros(p), np.zeros(p)
         th[:] = theta0
@@ -155,11 +154,10 @@ def train_and_score(theta0, slopes, x_train, x_valid, y, dims, steps, lr, l2, ad
                 m[i] += (1.0 - beta1) * (gi - m[i])
                 v[i] += (1.0 - beta2) * (gi * gi - v[i])
                 root = math.sqrt(v[i])
-                if keep:
-                    tape[j, t - 1, 0, i] = th[i]
-                    tape[j, t - 1, 1, i] = gi
-                    tape[j, t - 1, 2, i] = m[i]
-                    tape[j, t - 1, 3, i] = root
+                tape[j, t - 1, 0, i] = th[i]
+                tape[j, t - 1, 1, i] = gi
+                tape[j, t - 1, 2, i] = m[i]
+                tape[j, t - 1, 3, i] = root
                 th[i] -= step * m[i] / (root * k + eps)
         losses[j] = _bce(th, slopes[j], x_valid, y, dims)
     return losses

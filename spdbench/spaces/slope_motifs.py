@@ -129,8 +129,7 @@ class _FusedInnerLoop(torch.autograd.Function):
     ) -> torch.Tensor:
         arrays = [_numpy64(t) for t in (theta0, nets.slopes, x_train, x_valid, labels)]
         dims = (nets.in_width, nets.hidden, nets.out_width)
-        keep = steps if any(ctx.needs_input_grad[:2]) else 0
-        tape = np.empty((nets.n_networks, keep, 4, nets.n_params))
+        tape = np.empty((nets.n_networks, steps, 4, nets.n_params))
         theta = np.empty((nets.n_networks, nets.n_params))
         losses = slope_kernel.train_and_score(*arrays, dims, steps, lr, l2, adam, tape, theta)
         ctx.arrays, ctx.dims, ctx.tape, ctx.theta = arrays[1:], dims, tape, theta
