@@ -369,6 +369,58 @@ def test_cell_dish_in_float64_differs_from_float32_in_rounding_only():
     assert not np.array_equal(single, double)
 
 
+def test_nb201_motif_form_drops_only_ops_off_every_live_path():
+    space = NB201Space()
+    forms = space.motif_form(space.enumerate())
+    assert len(np.unique(forms, axis=0)) == 9445
+    # 0->1 conv feeds node 1, which feeds nothing (1->2, 1->3 none): dropped; 0->3 kept
+    assert space.motif_form(np.array([[3, 0, 0, 2, 0, 0]])).tolist() == [[0, 0, 0, 2, 0, 0]]
+    # 1->3 reads node 1, which nothing feeds (0->1 none): dropped; 0->2 feeds node 2: 2->3 kept
+    assert space.motif_form(np.array([[0, 1, 0, 0, 3, 4]])).tolist() == [[0, 1, 0, 0, 0, 4]]
+    assert np.array_equal(space.motif_form(forms), forms)  # a form is its own form
+
+
+def test_nb201_cells_and_their_forms_train_to_the_same_loss_bit_for_bit():
+    space = NB201Space()
+    cells = space.sample(200, np.random.default_rng(3), unique=True)
+    forms = space.motif_form(cells)
+    assert (forms != cells).any(axis=1).sum() > 40
+    options = {"hidden": 2, "image_size": 3, "out_width": 3}
+    gen = torch.Generator().manual_seed(0)
+    theta0 = space.motif_networks(cells, **options).init_params(gen, 1.0, torch.float32)
+    x = torch.randn(6, 3, 3, 3, generator=gen)
+    labels = (torch.rand(6, 3, generator=gen) < 0.5).float()
+    a, b = (
+        inner_valid_loss(space.motif_networks(g, **options), theta0, x, x, labels, 4, 0.05, 1e-5)
+        for g in (cells, forms)
+    )
+    assert torch.equal(a, b)
+
+
+def test_the_dish_trains_each_motif_form_once_when_predicting(monkeypatch):
+    from spdbench.predictors import petri_dish
+    from spdbench.predictors.base import Context
+
+    space = NB201Space()
+    cells = space.sample(10, np.random.default_rng(0), unique=True)
+    dish = petri_dish.PetriDishUntrained(inner_steps=3).fit(
+        cells, np.linspace(0.1, 0.9, 10), Context(space=space)
+    )
+    # three cells with a dead branch and their forms, then the first one again
+    dead = np.array([[3, 0, 0, 2, 0, 0], [0, 1, 0, 0, 3, 4], [4, 2, 0, 1, 0, 3]])
+    queries = np.concatenate([dead, space.motif_form(dead), dead[:1], cells[:4]])
+    built = []
+    real_nets = petri_dish._nets
+    monkeypatch.setattr(
+        petri_dish, "_nets", lambda c, a, p: built.append(len(a)) or real_nets(c, a, p)
+    )
+    scores = dish.predict(queries, Context(space=space))
+    assert built == [len(np.unique(space.motif_form(queries), axis=0))]
+    assert np.array_equal(scores[:3], scores[3:6]) and scores[6] == scores[0]
+    monkeypatch.undo()
+    assert np.array_equal(scores[7:], dish.predict(cells[:4], Context(space=space)))
+
+
 def test_an_unknown_precision_is_one_line_at_planning_and_at_fit(cli, tmp_path):
     from spdbench.predictors.base import Context
     from spdbench.predictors.petri_dish import PetriDish, PetriDishUntrained

@@ -172,6 +172,11 @@ class SearchSpace(ABC):
             f"space {self.name!r} has no motif-network builder, so the Petri dish cannot run on it"
         )
 
+    def motif_form(self, g: np.ndarray) -> np.ndarray:
+        """Rows whose motif-networks compute the same function map to the same row (the dish
+        predicts each form once); by default every row is its own form."""
+        return g
+
     def motif_defaults(self) -> dict[str, Any]:
         """The Petri dish hyperparameters the paper sets for motifs of this space (the dish
         falls back to Table 2 for the rest)."""

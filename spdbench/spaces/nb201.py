@@ -72,6 +72,19 @@ class NB201Space(CellMotifSettings, CategoricalSpace):
             rows.append([index[op] for op in m.groups()])
         return self.as_genotypes(np.array(rows, dtype=np.int64).reshape(-1, self.dims))
 
+    def motif_form(self, g: np.ndarray) -> np.ndarray:
+        """Each cell with the ops on edges that lie on no input->output path of non-'none'
+        edges set to 'none'. Such an edge reads a node that is always zero or feeds one the
+        output never reads, so the motif-network computes the same function either way:
+        15,625 cells have 9,445 forms."""
+        g = self.as_genotypes(g)
+        alive = g != 0
+        on_live_path = np.zeros_like(alive)
+        for path in PATHS:
+            live = alive[:, list(path)].all(axis=1, keepdims=True)
+            on_live_path[:, list(path)] |= live
+        return np.where(on_live_path, g, 0)
+
     def motif_networks(
         self,
         g: np.ndarray,
