@@ -135,6 +135,14 @@ class JobTimeoutError(Exception):
     """A predictor spent longer than the job timeout on one job's fit and predict."""
 
 
+def _timeout_message(seconds: float) -> str:
+    # wall-clock: a slow fit on a shared machine hits it as a hung one does
+    return (
+        f"timed out after {seconds:g} s (if it is only slow, raise --job-timeout or the "
+        "config's job_timeout and run again)"
+    )
+
+
 @contextlib.contextmanager
 def _time_limit(seconds: float | None) -> Iterator[None]:
     """Raise JobTimeoutError inside the block after `seconds` (a SIGALRM timer: it interrupts
@@ -145,7 +153,7 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
         return
 
     def expire(signum: int, frame: Any) -> None:
-        raise JobTimeoutError(f"timed out after {seconds:g} s (--job-timeout)")
+        raise JobTimeoutError(_timeout_message(seconds))
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -191,7 +199,7 @@ def call_with_limit(seconds: float | None, fn: Callable[[], T]) -> T:
             ctypes.c_ulong(thread.ident or 0), ctypes.py_object(JobTimeoutError)
         )
         thread.join(STOP_GRACE_S)
-        raise JobTimeoutError(f"timed out after {seconds:g} s (--job-timeout)")
+        raise JobTimeoutError(_timeout_message(seconds))
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
