@@ -485,3 +485,50 @@ def test_a_budget_larger_than_the_searchable_pool_is_refused_at_planning(tmp_pat
     # ASHA evaluates a promoted architecture again at each higher recorded fidelity
     asha = SearchConfig(benchmark="nb201-cifar10", searchers=("asha",), budget="15626evals")
     assert plan_search(asha, out=tmp_path / "asha").budget.evaluations == 15626
+
+
+def test_more_seeds_or_predictors_reuse_the_stored_runs(cli, tmp_path):
+    """A run's key holds its own searcher, predictor and replicate, not the lists beside it:
+    raising --seeds or adding a predictor runs only the new runs."""
+    out = tmp_path / "out"
+    base = ["search", "-b", "nb201-cifar10", "-s", "random,petri-ga", "--budget", "60evals",
+            "--out", str(out)]  # fmt: skip
+    assert cli(*base, "--predictor", "knn", "--seeds", "1").code == 0
+    first = pd.read_parquet(out / "results.parquet")
+    assert sorted(first["job_key"].str.split("/").str[1]) == ["petri-ga[knn]", "random"]
+    r = cli(*base, "--predictor", "knn,random", "--seeds", "2")
+    assert r.code == 0 and "2 of 6 runs already done" in r.err, r.err
+    assert len(pd.read_parquet(out / "results.parquet")) == 6
+    # the first run's petri-ga (its only predictor: knn) is shown as today's petri-ga[knn]
+    table = (out / "report.md").read_text()
+    for label in ("random", "petri-ga[knn]", "petri-ga[random]"):
+        assert f"| {label} | 2 |" in table, table
+    assert "| petri-ga |" not in table
+
+
+def test_stores_keyed_with_the_former_run_hash_extend_without_recomputing(cli, tmp_path):
+    """Stores written before run keys left out the predictor list and the seeds (and keyed a
+    single predictor's petri-ga runs without it) are found through their run records."""
+    from spdbench.search.experiment import SearchConfig, resolve_search
+    from spdbench.search.stored import rows_of_jobs, run_aliases
+
+    out = tmp_path / "out"
+    base = ["search", "-b", "nb201-cifar10", "-s", "random,petri-ga", "--predictor", "knn",
+            "--budget", "60evals", "--out", str(out)]  # fmt: skip
+    assert cli(*base, "--seeds", "1").code == 0
+    config = SearchConfig("nb201-cifar10", ("random", "petri-ga"), "knn", 1, "60evals")
+    today, former = config.run_hash(), config.run_hash(former=True)
+    rows = pd.read_parquet(out / "results.parquet")
+    assert rows["job_key"].str.startswith(today).all()
+    rows["job_key"] = (  # as an older spdbench stored them
+        rows["job_key"].str.replace(today, former).str.replace("petri-ga[knn]", "petri-ga")
+    )
+    rows.to_parquet(out / "results.parquet")
+    r = cli(*base, "--seeds", "2")
+    assert r.code == 0 and "2 of 4 runs already done" in r.err, r.err
+    plan = resolve_search({**dataclasses.asdict(config), "seeds": 2, "out": out})
+    shown = rows_of_jobs(ResultsStore(out).read(), [j.key for j in plan.jobs()], run_aliases(out))
+    assert sorted(zip(shown["searcher"], shown["replicate"], strict=True)) == [
+        ("petri-ga", 0), ("petri-ga", 1), ("random", 0), ("random", 1)
+    ]  # fmt: skip
+    assert shown["job_key"].str.startswith(former).sum() == 2

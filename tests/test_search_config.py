@@ -164,5 +164,5 @@ def test_the_readme_search_config_plans(tmp_path):
     }
     assert plan.params["re-50"] == {"population": 50}
     keys = {j.searcher: j.key for j in plan.jobs()}
-    assert "/re-50@" in keys["re-50"] and "/petri-ga@" in keys["petri-ga"]
+    assert "/re-50@" in keys["re-50"] and "/petri-ga[dish-short]@" in keys["petri-ga"]
     assert "@" not in keys["regularized-evolution"]

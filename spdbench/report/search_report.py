@@ -23,7 +23,8 @@ from spdbench.harness import reruns
 from spdbench.harness.store import ResultsStore
 from spdbench.io import atomic_path
 from spdbench.report.plotting import plt, save_figure
-from spdbench.search.experiment import bootstrap_ci, failed, rows_of_jobs, summarize
+from spdbench.search.experiment import bootstrap_ci, failed, summarize
+from spdbench.search.stored import rows_of_jobs, run_aliases
 
 
 def latest_search_config(results: Path) -> str:
@@ -48,7 +49,13 @@ def load_rows(results: Path, config_hash: str | None = None) -> tuple[pd.DataFra
         record = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise DataFileError(f"run record {path} is unreadable ({exc})") from exc
-    rows = rows_of_jobs(ResultsStore(results).read(), record["resolved"]["jobs"])
+    resolved = record["resolved"]
+    rows = rows_of_jobs(
+        ResultsStore(results).read(),
+        resolved["jobs"],
+        run_aliases(results),
+        resolved.get("job_labels"),  # records before 2026-11-30: their rows' own labels
+    )
     if rows.empty:
         raise DataFileError(f"{results} holds no finished search jobs of config {config_hash}")
     return rows, record

@@ -50,6 +50,7 @@ from spdbench.oracles.base import Metric, Oracle
 from spdbench.oracles.catalog import BenchmarkRecord, Catalog
 from spdbench.params import check_variants, check_variants_used, resolve_variant
 from spdbench.predictors.base import resolve
+from spdbench.search import stored
 from spdbench.search.base import SearchContext, Searcher
 from spdbench.simulation.backend import Budget, Simulation
 
@@ -141,10 +142,15 @@ class SearchConfig:
     def hash(self) -> str:
         return provenance.config_hash(self.to_dict())
 
-    def run_hash(self) -> str:
-        """The config without the searcher list and the variants: a job's key does not depend
-        on the other searchers, and holds the settings of its own variants (`variant_hash`)."""
+    def run_hash(self, *, former: bool = False) -> str:
+        """The config without the searcher and predictor lists, the number of seeds and the
+        variants: a run's numbers depend on its own searcher, predictor and variant settings
+        (in its key) and on its replicate's seed (from the master seed and the replicate), not
+        on what else runs beside it, so adding searchers, predictors or seeds reuses every
+        stored run. `former`: the hash as stores before 2026-11-30 keyed runs, with the
+        predictor list and the number of seeds."""
         skip = ("searchers", "searcher_variants", "predictor_variants")
+        skip += () if former else ("predictor", "seeds")
         return provenance.config_hash({k: v for k, v in self.to_dict().items() if k not in skip})
 
     def variant_hash(self, searcher: str, predictor: str | None = None) -> str:
@@ -163,11 +169,12 @@ class SearchConfig:
 class SearchJob:
     """One searcher on one replicate."""
 
-    searcher: str
+    searcher: str  # its label: petri-ga[knn] when petri-ga runs with several predictors
     replicate: int
     config_hash: str
     run_hash: str
     variant: str = ""  # hash of its variant settings (`SearchConfig.variant_hash`), if any
+    predictor: str = ""  # the predictor a searcher that takes one runs with
 
     @property
     def runner(self) -> str:
@@ -175,8 +182,12 @@ class SearchJob:
 
     @property
     def key(self) -> str:
-        """run hash / searcher[@variant] / replicate (as compare's job keys)."""
-        who = f"{self.searcher}@{self.variant}" if self.variant else self.searcher
+        """run hash / searcher[predictor][@variant] / replicate (as compare's job keys): the
+        predictor is in the key also when the label leaves it out (a single predictor)."""
+        who = self.searcher
+        if self.predictor and "[" not in who:
+            who = f"{who}[{self.predictor}]"
+        who = f"{who}@{self.variant}" if self.variant else who
         return f"{self.run_hash}/{who}/r{self.replicate}"
 
     def stored_in(self, done: set[str]) -> bool:
@@ -218,6 +229,8 @@ class SearchPlan:
     executor: ExecutorSpec = LOCAL  # where jobs run; results do not depend on it
     # per searcher label, the hash of the variant settings it runs with ('' for none)
     variants: dict[str, str] = dataclasses.field(default_factory=dict)
+    # per searcher label that takes a predictor, the predictor it runs with
+    predictors: dict[str, str] = dataclasses.field(default_factory=dict)
     # the spdbench source digest at planning time: rows name the code the run started with
     source: str = dataclasses.field(default_factory=lambda: provenance.source_digest())
 
@@ -230,7 +243,7 @@ class SearchPlan:
         `petri-ga[knn]`) x replicates, in a fixed order."""
         h, r = self.config.hash(), self.config.run_hash()
         return [
-            SearchJob(s, rep, h, r, self.variants.get(s, ""))
+            SearchJob(s, rep, h, r, self.variants.get(s, ""), self.predictors.get(s, ""))
             for rep in range(self.config.seeds)
             for s in self.searchers
         ]
@@ -263,6 +276,7 @@ class SearchPlan:
                 "budget": str(self.budget),
                 "run_hash": self.config.run_hash(),
                 "jobs": [j.key for j in self.jobs()],
+                "job_labels": [j.searcher for j in self.jobs()],
                 "searchers": {
                     n: f"{c.__module__}:{c.__qualname__}" for n, c in self.searchers.items()
                 },
@@ -337,6 +351,7 @@ def plan_search(
     searchers: dict[str, type[Searcher]] = {}
     params: dict[str, dict[str, Any]] = {}
     variants: dict[str, str] = {}
+    labelled: dict[str, str] = {}
     for name, (cls, settings) in resolved.items():
         choices: list[str | None] = [None]
         if predictors and "predictor" in cls.param_names():
@@ -367,11 +382,13 @@ def plan_search(
                 )
             searchers[label], params[label] = cls, kwargs
             variants[label] = config.variant_hash(name, p)
+            if p:
+                labelled[label] = p
     out = Path(out) if out else Path("results") / f"search-{Path(config.benchmark).stem}"
     _check_writable(out)
     return SearchPlan(
         config, record, oracle, searchers, params, metric, fidelity, report_metric,
-        report_fidelity, budget, out, workers, executor or ExecutorSpec(), variants,
+        report_fidelity, budget, out, workers, executor or ExecutorSpec(), variants, labelled,
     )  # fmt: skip
 
 
@@ -509,30 +526,22 @@ def run_search(
     searcher labels whose stored runs run again (`harness.reruns`: a new row replaces the
     stored one only when its run succeeds; the same command resumes an interrupted rerun)."""
     store = ResultsStore(plan.out)
+    aliases = stored.run_aliases(plan.out)  # read before this config's record is written
     write_json_atomic(plan.out / "runs" / f"{plan.config_hash}.json", plan.record_json())
     jobs = plan.jobs()
+    keys = [j.key for j in jobs]
     reruns.run_unstored(
         plan,
         store,
         jobs,
-        store.finished(),
+        stored.finished_keys(store.finished(), aliases),
         run_job,
         rerun=rerun,
         on_start=on_start,
         on_done=on_done,
         executor=executor,
     )
-    return rows_of_jobs(store.read(), [j.key for j in jobs])
-
-
-def rows_of_jobs(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """The stored rows of the given job keys, in that order."""
-    if rows.empty:
-        return rows
-    rank = {k: i for i, k in enumerate(keys)}
-    sel = rows[rows["job_key"].isin(rank)].copy()
-    sel["_rank"] = sel["job_key"].map(rank)
-    return sel.sort_values("_rank").drop(columns="_rank").reset_index(drop=True)
+    return stored.rows_of_jobs(store.read(), keys, aliases, [j.searcher for j in jobs])
 
 
 TRAJECTORY = (
