@@ -575,7 +575,7 @@ def search(
     of the incumbent's report metric) and writes a report with search curves. Finished runs
     are stored one by one: rerunning the command resumes."""
     from spdbench.report.search_report import write_search_report
-    from spdbench.search.experiment import resolve_search, run_search, summarize
+    from spdbench.search.experiment import resolve_search, run_search, summarize, unstored_reruns
 
     explicit = {
         k
@@ -586,10 +586,9 @@ def search(
         {**options, "out": out, "workers": workers}, config_file=config_file, explicit=explicit
     )
     from spdbench.harness import reruns as rerun_of
-    from spdbench.harness.store import ResultsStore
 
     reruns = rerun_of.labels(tuple(plan.searchers), rerun, "--searchers")
-    if unstored := rerun_of.unstored(plan.jobs(), ResultsStore(plan.out).finished(), reruns):
+    if unstored := unstored_reruns(plan, reruns):
         err_console.print(
             f"note: --rerun: {', '.join(unstored)} has no finished run stored with this "
             f"config in {plan.out}, so its runs run as new ones",

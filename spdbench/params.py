@@ -55,6 +55,9 @@ class Parameterized:
 # class it runs (default: the listed name itself), every other key is a hyperparameter.
 
 
+KEY_SEPARATORS = ("/", "@", "[", "]")  # job keys: hash/name[predictor]@variant/replicate
+
+
 def check_variants(variants: Any, kind: str, key: str, example: str) -> None:
     """ConfigError unless `variants` (the config's `key`) maps names to tables whose `kind`
     entry, where given, is a name; `example` shows a good table in the message."""
@@ -63,6 +66,11 @@ def check_variants(variants: Any, kind: str, key: str, example: str) -> None:
     ):
         raise ConfigError(f"{key} must be tables of hyperparameters, e.g. {example}")
     for name, spec in variants.items():
+        if not name.strip() or any(c in name for c in KEY_SEPARATORS):
+            raise ConfigError(
+                f"variant name {name!r} may not be blank or hold any of {' '.join(KEY_SEPARATORS)} "
+                "(they separate the parts of job keys); pick a plain name such as dish-short"
+            )
         if not isinstance(spec.get(kind, name), str):
             raise ConfigError(f"variant {name!r}: {kind} must be a registered name")
 

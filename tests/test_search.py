@@ -532,3 +532,67 @@ def test_stores_keyed_with_the_former_run_hash_extend_without_recomputing(cli, t
         ("petri-ga", 0), ("petri-ga", 1), ("random", 0), ("random", 1)
     ]  # fmt: skip
     assert shown["job_key"].str.startswith(former).sum() == 2
+    r = cli(*base, "--seeds", "2", "--rerun", "petri-ga")  # its stored runs are found
+    assert r.code == 0 and "no finished run stored" not in r.err, r.err
+    assert "2 of 4 runs already done" in r.err  # random's; petri-ga's two run again
+
+
+def test_an_ok_row_beats_a_failed_one_under_any_key():
+    """A run counts as done when any of its rows is ok, so that row is the one shown."""
+    from spdbench.search.stored import rows_of_jobs
+
+    aliases = {f: ("today", "knn", frozenset({"petri-ga"})) for f in ("oldA", "oldB")}
+    rows = pd.DataFrame(
+        {
+            "job_key": ["oldA/petri-ga/r0", "oldB/petri-ga/r0", "today/petri-ga[knn]/r0"],
+            "status": ["ok", "failed", "failed"],
+            "finished_at": ["2026-01-01", "2026-02-01", "2026-03-01"],
+            "searcher": ["petri-ga"] * 3,
+        }
+    )
+    for subset in ([0, 1], [0, 2], [0, 1, 2]):
+        shown = rows_of_jobs(rows.iloc[subset], ["today/petri-ga[knn]/r0"], aliases)
+        assert shown["job_key"].tolist() == ["oldA/petri-ga/r0"]
+    shown = rows_of_jobs(rows.iloc[[1, 2]], ["today/petri-ga[knn]/r0"], aliases, ["label"])
+    assert shown["job_key"].tolist() == ["today/petri-ga[knn]/r0"]  # failed: today's first
+    assert shown["searcher"].tolist() == ["label"]
+
+
+def test_a_report_reads_a_record_written_before_runs_named_their_predictor(cli, tmp_path):
+    """Records before 2026-11-30 list their former keys and no labels: rows keep theirs."""
+    import json
+
+    from spdbench.report.search_report import load_rows
+    from spdbench.search.experiment import SearchConfig
+
+    out = tmp_path / "out"
+    args = ["search", "-b", "nb201-cifar10", "-s", "random,petri-ga", "--predictor", "knn",
+            "--seeds", "1", "--budget", "60evals", "--out", str(out)]  # fmt: skip
+    assert cli(*args).code == 0
+    config = SearchConfig("nb201-cifar10", ("random", "petri-ga"), "knn", 1, "60evals")
+    today, former = config.run_hash(), config.run_hash(former=True)
+    rows = pd.read_parquet(out / "results.parquet")
+    rows["job_key"] = rows["job_key"].str.replace(today, former).str.replace("[knn]", "")
+    rows.to_parquet(out / "results.parquet")
+    (path,) = (out / "runs").glob("*.json")
+    record = json.loads(path.read_text())
+    resolved = record["resolved"]
+    resolved["jobs"] = [k.replace(today, former).replace("[knn]", "") for k in resolved["jobs"]]
+    resolved["run_hash"] = former
+    del resolved["job_labels"]
+    path.write_text(json.dumps(record))
+    shown, _ = load_rows(out)
+    assert sorted(shown["searcher"]) == ["petri-ga", "random"]
+    assert cli("figures", "search", str(out)).code == 0
+
+
+def test_variant_names_that_would_break_job_keys_are_refused(cli, tmp_path):
+    config = tmp_path / "search.toml"
+    config.write_text(
+        '[search]\nbenchmark = "nb201-cifar10"\nsearchers = ["ga[x]"]\n'
+        '[search.searcher_variants."ga[x]"]\nsearcher = "petri-ga"\n'
+    )
+    _one_line_error(
+        cli("search", "--config", str(config), "--out", str(tmp_path / "out")),
+        "variant name 'ga[x]' may not be blank or hold any of",
+    )

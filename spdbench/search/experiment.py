@@ -174,7 +174,8 @@ class SearchJob:
     config_hash: str
     run_hash: str
     variant: str = ""  # hash of its variant settings (`SearchConfig.variant_hash`), if any
-    predictor: str = ""  # the predictor a searcher that takes one runs with
+    predictor: str = ""  # the predictor a searcher that takes one was given
+    listed: str = ""  # the searcher name as listed (the label without its predictor)
 
     @property
     def runner(self) -> str:
@@ -184,9 +185,9 @@ class SearchJob:
     def key(self) -> str:
         """run hash / searcher[predictor][@variant] / replicate (as compare's job keys): the
         predictor is in the key also when the label leaves it out (a single predictor)."""
-        who = self.searcher
-        if self.predictor and "[" not in who:
-            who = f"{who}[{self.predictor}]"
+        who = (
+            f"{self.listed or self.searcher}[{self.predictor}]" if self.predictor else self.searcher
+        )
         who = f"{who}@{self.variant}" if self.variant else who
         return f"{self.run_hash}/{who}/r{self.replicate}"
 
@@ -229,8 +230,8 @@ class SearchPlan:
     executor: ExecutorSpec = LOCAL  # where jobs run; results do not depend on it
     # per searcher label, the hash of the variant settings it runs with ('' for none)
     variants: dict[str, str] = dataclasses.field(default_factory=dict)
-    # per searcher label that takes a predictor, the predictor it runs with
-    predictors: dict[str, str] = dataclasses.field(default_factory=dict)
+    # per searcher label given a predictor: (the listed searcher name, the predictor)
+    predictors: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
     # the spdbench source digest at planning time: rows name the code the run started with
     source: str = dataclasses.field(default_factory=lambda: provenance.source_digest())
 
@@ -242,11 +243,12 @@ class SearchPlan:
         """Searcher runs (a searcher with several predictors runs once per predictor, labelled
         `petri-ga[knn]`) x replicates, in a fixed order."""
         h, r = self.config.hash(), self.config.run_hash()
-        return [
-            SearchJob(s, rep, h, r, self.variants.get(s, ""), self.predictors.get(s, ""))
-            for rep in range(self.config.seeds)
-            for s in self.searchers
-        ]
+        jobs = []
+        for rep in range(self.config.seeds):
+            for s in self.searchers:
+                listed, predictor = self.predictors.get(s, ("", ""))
+                jobs.append(SearchJob(s, rep, h, r, self.variants.get(s, ""), predictor, listed))
+        return jobs
 
     def searcher_seed(self, replicate: int) -> int:
         state = np.random.SeedSequence([self.config.seed, replicate]).generate_state(1)[0]
@@ -383,7 +385,7 @@ def plan_search(
             searchers[label], params[label] = cls, kwargs
             variants[label] = config.variant_hash(name, p)
             if p:
-                labelled[label] = p
+                labelled[label] = (name, p)
     out = Path(out) if out else Path("results") / f"search-{Path(config.benchmark).stem}"
     _check_writable(out)
     return SearchPlan(
@@ -513,6 +515,16 @@ def run_job(plan: SearchPlan, job: SearchJob) -> dict[str, Any]:
     }
 
 
+def finished_runs(plan: SearchPlan) -> set[str]:
+    """The keys of the finished runs stored in the plan's folder, older stores' as today's."""
+    return stored.finished_keys(ResultsStore(plan.out).finished(), stored.run_aliases(plan.out))
+
+
+def unstored_reruns(plan: SearchPlan, names: Collection[str]) -> list[str]:
+    """The searcher labels of `names` with no finished run stored (a rerun runs them anew)."""
+    return reruns.unstored(plan.jobs(), finished_runs(plan), names)
+
+
 def run_search(
     plan: SearchPlan,
     *,
@@ -526,22 +538,21 @@ def run_search(
     searcher labels whose stored runs run again (`harness.reruns`: a new row replaces the
     stored one only when its run succeeds; the same command resumes an interrupted rerun)."""
     store = ResultsStore(plan.out)
-    aliases = stored.run_aliases(plan.out)  # read before this config's record is written
     write_json_atomic(plan.out / "runs" / f"{plan.config_hash}.json", plan.record_json())
     jobs = plan.jobs()
-    keys = [j.key for j in jobs]
     reruns.run_unstored(
         plan,
         store,
         jobs,
-        stored.finished_keys(store.finished(), aliases),
+        finished_runs(plan),
         run_job,
         rerun=rerun,
         on_start=on_start,
         on_done=on_done,
         executor=executor,
     )
-    return stored.rows_of_jobs(store.read(), keys, aliases, [j.searcher for j in jobs])
+    keys, labels = [j.key for j in jobs], [j.searcher for j in jobs]
+    return stored.rows_of_jobs(store.read(), keys, stored.run_aliases(plan.out), labels)
 
 
 TRAJECTORY = (

@@ -55,7 +55,7 @@ def run_aliases(out: Path) -> Aliases:
 
 def current_key(key: str, aliases: Aliases) -> str:
     """A stored run key under today's run hash; a searcher that ran with its config's single
-    predictor gains it (today's keys always name the predictor)."""
+    predictor gains it (today's keys name the predictor a run was given)."""
     run_hash, _, rest = key.partition("/")
     if run_hash not in aliases:
         return key
@@ -78,8 +78,9 @@ def rows_of_jobs(
     aliases: Aliases | None = None,
     labels: list[str] | None = None,
 ) -> pd.DataFrame:
-    """The stored rows of the given job keys, in that order. A job's row is the one under its
-    key, else the last finished under a former key of the same run (`aliases`). `labels`
+    """The stored rows of the given job keys, in that order. A job's row is an ok one before a
+    failed one, under its key before a former key of the same run (`aliases`), the last
+    finished among equals. `labels`
     (one per key): the searcher labels to show, as a run stored under another config names
     its searcher as that config did (petri-ga alone, for petri-ga[knn])."""
     if rows.empty:
@@ -92,9 +93,13 @@ def rows_of_jobs(
         job = job.fillna(rows["job_key"].map(lambda k: current_key(k, aliases)).map(rank))
     keep = job.notna()
     finished = rows["finished_at"] if "finished_at" in rows else pd.Series("", index=rows.index)
+    failed = rows["status"].eq("failed") if "status" in rows else pd.Series(False, rows.index)
+    # an ok row before a failed one (a run counts as done when any of its rows is ok), then
+    # today's key before a former one, then the newest
+    order = {"failed": failed[keep], "kind": kind[keep], "finished": finished[keep]}
     chosen = (
-        pd.DataFrame({"job": job[keep], "kind": kind[keep], "finished": finished[keep]})
-        .sort_values(["kind", "finished"], ascending=[True, False], kind="stable")
+        pd.DataFrame({"job": job[keep], **order})
+        .sort_values([*order], ascending=[True, True, False], kind="stable")
         .drop_duplicates("job")
         .sort_values("job", kind="stable")
     )

@@ -173,8 +173,9 @@ class SearchSpace(ABC):
         )
 
     def motif_form(self, g: np.ndarray) -> np.ndarray:
-        """Rows whose motif-networks compute the same function map to the same row (the dish
-        predicts each form once); by default every row is its own form."""
+        """Rows whose motif-networks train to the same loss (the same function of parameters
+        and input) map to the same row, so the dish predicts each form once; by default every
+        row is its own form."""
         return g
 
     def motif_defaults(self) -> dict[str, Any]:
