@@ -174,7 +174,7 @@ def compare(
     end); rerunning the same command skips finished jobs, and so does one with fewer
     predictors, more --seeds or more --train-sizes (a replicate's split depends only on the
     master seed, the replicate and the train size). Exit codes: 2 bad input, 4 some jobs
-    failed (the others are stored).
+    failed (the others are stored), 130 interrupted (finished jobs are stored), 1 a bug.
     """
     from spdbench.harness import reruns as rerun_of
     from spdbench.harness.compare import run_compare, summarize, unstored_reruns
@@ -244,8 +244,8 @@ def compare(
         len(rows),
         "predictor",
         "jobs",
-        "stored with their errors, reruns keeping their earlier rows; fix the predictor and "
-        "rerun to retry them",
+        "stored with their errors; running the command again retries them; a failed --rerun "
+        "keeps the row it would have replaced",
     )
 
 
@@ -259,10 +259,13 @@ def _raise_if_failed(
     first: dict[str, str] = {}
     for row in failed:
         first.setdefault(row[label], row["error"])
+    count = (
+        f"all {total} {noun} failed"
+        if len(failed) == total
+        else (f"{len(failed)} of {total} {noun} failed, the others finished")
+    )
     raise JobsFailedError(
-        f"{len(failed)} of {total} {noun} failed, the others finished; "
-        + "; ".join(f"{name}: {error}" for name, error in first.items())
-        + f" ({hint})"
+        f"{count}; " + "; ".join(f"{name}: {error}" for name, error in first.items()) + f" ({hint})"
     )
 
 
@@ -280,8 +283,12 @@ def _results_table(title: str, columns: tuple[str, ...]) -> Table:
 def _print_summary(summary: Any, config: Any) -> None:
     from spdbench.harness.compare import predictor_label
 
+    if summary.empty:
+        console.print(f"{config.benchmark}: no job finished (the failures are listed below)")
+        return
     table = _results_table(
-        f"{config.benchmark}: {config.seeds} replicates, mean ± 95% interval",
+        f"{config.benchmark}: {config.seeds} replicate{'s' if config.seeds != 1 else ''}, "
+        "mean ± 95% interval",
         (
             "predictor",
             "n train",
@@ -640,7 +647,8 @@ def search(
         len(rows),
         "searcher",
         "runs",
-        "stored with their errors, reruns keeping their earlier runs",
+        "stored with their errors; running the command again retries them; a failed --rerun "
+        "keeps the run it would have replaced",
     )
 
 

@@ -103,3 +103,8 @@ def run_stamp(oracle: Any, source: str) -> dict[str, Any]:
         "machine": machine(),
         "started_at": now(),
     }
+
+
+def checksum_text(value: str) -> str:
+    """A data checksum for a report line; generated benchmarks (synthetic-*) have none."""
+    return f"`{value}`" if value else "none (a generated benchmark: no data file)"

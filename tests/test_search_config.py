@@ -103,7 +103,7 @@ def test_the_predictor_option_names_a_config_variant(data_dir, tmp_path):
     config = _config(tmp_path, ["petri-ga"], "knn", PREDICTOR_VARIANTS)
     options = {"predictor": "knn-1", "out": tmp_path / "out"}
     plan = resolve_search(options, config_file=config, explicit={"predictor"})
-    assert plan.params == {"petri-ga": {"predictor": "knn", "predictor_params": {"k": 1}}}
+    assert plan.params == {"petri-ga[knn-1]": {"predictor": "knn", "predictor_params": {"k": 1}}}
 
 
 def test_a_config_without_variants_keeps_its_hashes():
@@ -158,11 +158,11 @@ def test_the_readme_search_config_plans(tmp_path):
     config = tmp_path / "readme.toml"
     config.write_text("\n".join(line.strip() for line in block[1].splitlines()))
     plan = resolve_search({"out": tmp_path / "out"}, config_file=config)
-    assert plan.params["petri-ga"] == {
+    assert plan.params["petri-ga[dish-short]"] == {
         "predictor": "petri-dish",
         "predictor_params": {"outer_steps": 20},
     }
     assert plan.params["re-50"] == {"population": 50}
     keys = {j.searcher: j.key for j in plan.jobs()}
-    assert "/re-50@" in keys["re-50"] and "/petri-ga[dish-short]@" in keys["petri-ga"]
+    assert "/re-50@" in keys["re-50"] and "/petri-ga[dish-short]@" in keys["petri-ga[dish-short]"]
     assert "@" not in keys["regularized-evolution"]

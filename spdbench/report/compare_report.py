@@ -401,7 +401,7 @@ def write_report(
         f"Regenerate: `{command}`" if command else "",
         "",
         f"Config `{config_hash}` (full record in `runs/{config_hash}.json`), protocol {rows['protocol'].iloc[0]}, "
-        f"metric {rows['metric'].iloc[0]} at epoch {rows['fidelity'].iloc[0]}, data checksum `{rows['data_checksum'].iloc[0]}`. "
+        f"metric {rows['metric'].iloc[0]} at epoch {rows['fidelity'].iloc[0]}, data checksum {provenance.checksum_text(rows['data_checksum'].iloc[0])}. "
         "Mean ± 95% interval over replicates. Init time: simulated training cost of the training set (0 for predictors that do not learn from it, such as replayed zero-cost proxies) plus measured "
         "fit time (plus simulated time the predictor spent); query time per architecture: measured predict time "
         "(plus simulated time spent). Regret: the true score of the best test architecture "

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from spdbench import provenance
 from spdbench.errors import DataFileError
 from spdbench.harness import reruns
 from spdbench.harness.store import ResultsStore
@@ -187,7 +188,8 @@ def write_search_report(
         f"training time charged); reported: `{rm}` at {rf} epochs of the incumbent "
         "(the evaluated architecture with the best searched value).",
         "",
-        f"Data checksum `{record.get('data_checksum', '')}`, config `{record['config_hash']}`, "
+        f"Data checksum {provenance.checksum_text(record.get('data_checksum', ''))}, "
+        f"config `{record['config_hash']}`, "
         f"master seed {record['seed']}, spdbench {record['versions'].get('spdbench', '?')}.",
         "",
         f"| searcher | runs | final {rm} mean ± std | 95% bootstrap interval | regret | "

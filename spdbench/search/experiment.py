@@ -169,7 +169,7 @@ class SearchConfig:
 class SearchJob:
     """One searcher on one replicate."""
 
-    searcher: str  # its label: petri-ga[knn] when petri-ga runs with several predictors
+    searcher: str  # its label: petri-ga[knn] when petri-ga is given the predictor knn
     replicate: int
     config_hash: str
     run_hash: str
@@ -240,7 +240,7 @@ class SearchPlan:
         return self.config.hash()
 
     def jobs(self) -> list[SearchJob]:
-        """Searcher runs (a searcher with several predictors runs once per predictor, labelled
+        """Searcher runs (a searcher given predictors runs once per predictor, labelled
         `petri-ga[knn]`) x replicates, in a fixed order."""
         h, r = self.config.hash(), self.config.run_hash()
         jobs = []
@@ -359,7 +359,7 @@ def plan_search(
         if predictors and "predictor" in cls.param_names():
             choices = list(predictors)
         for p in choices:
-            label = f"{name}[{p}]" if len(choices) > 1 else name
+            label = f"{name}[{p}]" if p else name
             kwargs = {**settings, **(predictor_params[p] if p else {})}
             cls.check_benchmark(oracle, {**_defaults(cls), **kwargs})
             needs = cls.requires_arch_info({**_defaults(cls), **kwargs})
