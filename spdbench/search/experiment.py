@@ -183,8 +183,8 @@ class SearchJob:
 
     @property
     def key(self) -> str:
-        """run hash / searcher[predictor][@variant] / replicate (as compare's job keys): the
-        predictor is in the key also when the label leaves it out (a single predictor)."""
+        """run hash / searcher[predictor][@variant] / replicate (as compare's job keys), built
+        from the listed name and the predictor rather than parsed from the label."""
         who = (
             f"{self.listed or self.searcher}[{self.predictor}]" if self.predictor else self.searcher
         )
@@ -353,7 +353,7 @@ def plan_search(
     searchers: dict[str, type[Searcher]] = {}
     params: dict[str, dict[str, Any]] = {}
     variants: dict[str, str] = {}
-    labelled: dict[str, str] = {}
+    labelled: dict[str, tuple[str, str]] = {}
     for name, (cls, settings) in resolved.items():
         choices: list[str | None] = [None]
         if predictors and "predictor" in cls.param_names():
