@@ -188,6 +188,26 @@ def test_a_jobs_row_is_its_own_keys_then_a_former_keys_then_a_legacy_keys_newest
     assert pick(pd.concat([rows, newest])) == [0.3]  # its own key wins, whatever the dates
 
 
+def test_an_ok_row_beats_a_failed_one_of_the_same_job():
+    """A job counts as done when any of its rows is ok (`ResultsStore.finished`), so that row
+    is the one shown, not a newer failure under another former key or under today's."""
+    from spdbench.harness.plan import Job, select_jobs
+
+    job = Job("knn", 0, 10, config_hash="c0nf1g", split_hash="today")
+    rows = pd.DataFrame(
+        {
+            "job_key": ["formerA/knn/r0/n10", "formerB/knn/r0/n10", "today/knn/r0/n10"],
+            "kendall_tau": [0.5, float("nan"), float("nan")],
+            "status": ["ok", "failed", "failed"],
+            "finished_at": ["2026-11-29T10:00", "2026-11-29T11:00", "2026-11-29T12:00"],
+        }
+    )
+    aliases = {"formerA": "today", "formerB": "today"}
+    for subset in ([0, 1], [0, 2], [0, 1, 2]):
+        shown = select_jobs(rows.iloc[subset], [job], aliases)
+        assert shown["status"].tolist() == ["ok"] and shown["kendall_tau"].tolist() == [0.5]
+
+
 def test_more_seeds_or_train_sizes_reuse_the_finished_jobs(tmp_path, cli, monkeypatch):
     """A split and a predictor's seed depend on the master seed, the replicate and the train
     size only: extending a run's replicates or train sizes computes only the new jobs, and

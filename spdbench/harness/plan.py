@@ -292,7 +292,7 @@ def select_jobs(
     """The stored rows of `jobs`, in the order of `jobs` (so tables list the predictors as
     the config does, whatever order the jobs finished or were rerun in). A job's row is the
     one under its key, else under a key with a former split hash in `aliases`, else under its
-    legacy key (older stores); among rows of one kind, the last finished."""
+    legacy key (older stores); see `one_row_per_job`."""
     if rows.empty:
         return rows
     rows = rows.reset_index(drop=True)
@@ -306,16 +306,27 @@ def select_jobs(
         kind = kind.where(job.notna() | aliased.isna(), 1)
         job = job.fillna(aliased)
     job = job.fillna(keys.map(legacy))
+    return one_row_per_job(rows, job, kind)[0]
+
+
+def one_row_per_job(
+    rows: pd.DataFrame, job: pd.Series, kind: pd.Series
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The chosen row of each job, in job order, and its job index. `job`: each row's job
+    index (NaN: none of these jobs); `kind`: how its key names the job (0 today's key, higher
+    former ones). An ok row comes before a failed one (a job counts as done when any of its
+    rows is ok, `ResultsStore.finished`), then the lower kind, then the last finished."""
     keep = job.notna()
     finished = rows["finished_at"] if "finished_at" in rows else pd.Series("", index=rows.index)
+    failed = rows["status"].eq("failed") if "status" in rows else pd.Series(False, rows.index)
+    order = {"failed": failed[keep], "kind": kind[keep], "finished": finished[keep]}
     chosen = (
-        pd.DataFrame({"job": job[keep], "kind": kind[keep], "finished": finished[keep]})
-        .sort_values(["kind", "finished"], ascending=[True, False], kind="stable")
+        pd.DataFrame({"job": job[keep], **order})
+        .sort_values([*order], ascending=[True, True, False], kind="stable")
         .drop_duplicates("job")
-        .sort_values("job")
-        .index
+        .sort_values("job", kind="stable")
     )
-    return rows.loc[chosen].reset_index(drop=True)
+    return rows.loc[chosen.index].reset_index(drop=True), chosen["job"].to_numpy(dtype=int)
 
 
 def jobs_of_record(record: dict[str, Any]) -> list[Job] | None:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from spdbench.errors import SpdbenchError
+from spdbench.harness.plan import one_row_per_job
 
 # former run hash -> (today's, the single predictor its config named or "", the searchers
 # listed there that take a predictor)
@@ -78,11 +79,10 @@ def rows_of_jobs(
     aliases: Aliases | None = None,
     labels: list[str] | None = None,
 ) -> pd.DataFrame:
-    """The stored rows of the given job keys, in that order. A job's row is an ok one before a
-    failed one, under its key before a former key of the same run (`aliases`), the last
-    finished among equals. `labels`
-    (one per key): the searcher labels to show, as a run stored under another config names
-    its searcher as that config did (petri-ga alone, for petri-ga[knn])."""
+    """The stored rows of the given job keys, in that order: a job's row is the one under its
+    key, else under a former key of the same run (`aliases`); see `plan.one_row_per_job`.
+    `labels` (one per key): the searcher labels to show, as a run stored under another config
+    names its searcher as that config did (petri-ga alone, for petri-ga[knn])."""
     if rows.empty:
         return rows
     rows = rows.reset_index(drop=True)
@@ -91,19 +91,7 @@ def rows_of_jobs(
     kind = pd.Series(np.where(job.notna(), 0, 1), index=rows.index)
     if aliases:
         job = job.fillna(rows["job_key"].map(lambda k: current_key(k, aliases)).map(rank))
-    keep = job.notna()
-    finished = rows["finished_at"] if "finished_at" in rows else pd.Series("", index=rows.index)
-    failed = rows["status"].eq("failed") if "status" in rows else pd.Series(False, rows.index)
-    # an ok row before a failed one (a run counts as done when any of its rows is ok), then
-    # today's key before a former one, then the newest
-    order = {"failed": failed[keep], "kind": kind[keep], "finished": finished[keep]}
-    chosen = (
-        pd.DataFrame({"job": job[keep], **order})
-        .sort_values([*order], ascending=[True, True, False], kind="stable")
-        .drop_duplicates("job")
-        .sort_values("job", kind="stable")
-    )
-    out = rows.loc[chosen.index].reset_index(drop=True)
+    shown, chosen = one_row_per_job(rows, job, kind)
     if labels is not None:
-        out["searcher"] = [labels[int(i)] for i in chosen["job"]]
-    return out
+        shown["searcher"] = [labels[i] for i in chosen]
+    return shown
