@@ -174,8 +174,6 @@ class SearchJob:
     config_hash: str
     run_hash: str
     variant: str = ""  # hash of its variant settings (`SearchConfig.variant_hash`), if any
-    predictor: str = ""  # the predictor a searcher that takes one was given
-    listed: str = ""  # the searcher name as listed (the label without its predictor)
 
     @property
     def runner(self) -> str:
@@ -183,12 +181,9 @@ class SearchJob:
 
     @property
     def key(self) -> str:
-        """run hash / searcher[predictor][@variant] / replicate (as compare's job keys), built
-        from the listed name and the predictor rather than parsed from the label."""
-        who = (
-            f"{self.listed or self.searcher}[{self.predictor}]" if self.predictor else self.searcher
-        )
-        who = f"{who}@{self.variant}" if self.variant else who
+        """run hash / searcher[@variant] / replicate (as compare's job keys); the label names
+        the predictor a searcher was given (petri-ga[knn])."""
+        who = f"{self.searcher}@{self.variant}" if self.variant else self.searcher
         return f"{self.run_hash}/{who}/r{self.replicate}"
 
     def stored_in(self, done: set[str]) -> bool:
@@ -230,8 +225,6 @@ class SearchPlan:
     executor: ExecutorSpec = LOCAL  # where jobs run; results do not depend on it
     # per searcher label, the hash of the variant settings it runs with ('' for none)
     variants: dict[str, str] = dataclasses.field(default_factory=dict)
-    # per searcher label given a predictor: (the listed searcher name, the predictor)
-    predictors: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
     # the spdbench source digest at planning time: rows name the code the run started with
     source: str = dataclasses.field(default_factory=lambda: provenance.source_digest())
 
@@ -243,12 +236,11 @@ class SearchPlan:
         """Searcher runs (a searcher given predictors runs once per predictor, labelled
         `petri-ga[knn]`) x replicates, in a fixed order."""
         h, r = self.config.hash(), self.config.run_hash()
-        jobs = []
-        for rep in range(self.config.seeds):
-            for s in self.searchers:
-                listed, predictor = self.predictors.get(s, ("", ""))
-                jobs.append(SearchJob(s, rep, h, r, self.variants.get(s, ""), predictor, listed))
-        return jobs
+        return [
+            SearchJob(s, rep, h, r, self.variants.get(s, ""))
+            for rep in range(self.config.seeds)
+            for s in self.searchers
+        ]
 
     def searcher_seed(self, replicate: int) -> int:
         state = np.random.SeedSequence([self.config.seed, replicate]).generate_state(1)[0]
@@ -353,7 +345,6 @@ def plan_search(
     searchers: dict[str, type[Searcher]] = {}
     params: dict[str, dict[str, Any]] = {}
     variants: dict[str, str] = {}
-    labelled: dict[str, tuple[str, str]] = {}
     for name, (cls, settings) in resolved.items():
         choices: list[str | None] = [None]
         if predictors and "predictor" in cls.param_names():
@@ -384,13 +375,11 @@ def plan_search(
                 )
             searchers[label], params[label] = cls, kwargs
             variants[label] = config.variant_hash(name, p)
-            if p:
-                labelled[label] = (name, p)
     out = Path(out) if out else Path("results") / f"search-{Path(config.benchmark).stem}"
     _check_writable(out)
     return SearchPlan(
         config, record, oracle, searchers, params, metric, fidelity, report_metric,
-        report_fidelity, budget, out, workers, executor or ExecutorSpec(), variants, labelled,
+        report_fidelity, budget, out, workers, executor or ExecutorSpec(), variants,
     )  # fmt: skip
 
 
@@ -515,14 +504,12 @@ def run_job(plan: SearchPlan, job: SearchJob) -> dict[str, Any]:
     }
 
 
-def finished_runs(plan: SearchPlan) -> set[str]:
-    """The keys of the finished runs stored in the plan's folder, older stores' as today's."""
-    return stored.finished_keys(ResultsStore(plan.out).finished(), stored.run_aliases(plan.out))
-
-
 def unstored_reruns(plan: SearchPlan, names: Collection[str]) -> list[str]:
     """The searcher labels of `names` with no finished run stored (a rerun runs them anew)."""
-    return reruns.unstored(plan.jobs(), finished_runs(plan), names)
+    finished = ResultsStore(plan.out).finished()
+    return reruns.unstored(
+        plan.jobs(), stored.finished_keys(finished, stored.run_aliases(plan.out)), names
+    )
 
 
 def run_search(
@@ -540,11 +527,12 @@ def run_search(
     store = ResultsStore(plan.out)
     write_json_atomic(plan.out / "runs" / f"{plan.config_hash}.json", plan.record_json())
     jobs = plan.jobs()
+    aliases = stored.run_aliases(plan.out)
     reruns.run_unstored(
         plan,
         store,
         jobs,
-        finished_runs(plan),
+        stored.finished_keys(store.finished(), aliases),
         run_job,
         rerun=rerun,
         on_start=on_start,
@@ -552,7 +540,7 @@ def run_search(
         executor=executor,
     )
     keys, labels = [j.key for j in jobs], [j.searcher for j in jobs]
-    return stored.rows_of_jobs(store.read(), keys, stored.run_aliases(plan.out), labels)
+    return stored.rows_of_jobs(store.read(), keys, aliases, labels)
 
 
 TRAJECTORY = (
