@@ -27,8 +27,17 @@ from spdbench.spaces.nb201 import NB201Space
 from spdbench.spaces.slope import SlopeSpace
 
 
-def outer_step_seconds(space, archs, options, steps, outer) -> float:
+def _networks(space, archs, options, tensor_ops):
+    """The motif-networks; with `tensor_ops`, without their compiled kernel (if any)."""
     nets = space.motif_networks(archs, **options)
+    if tensor_ops:
+        nets.fused_inner_valid_loss = lambda *args: None
+        nets.kernel_predicts = False
+    return nets
+
+
+def outer_step_seconds(space, archs, options, steps, outer, tensor_ops=False) -> float:
+    nets = _networks(space, archs, options, tensor_ops)
     gen = torch.Generator().manual_seed(0)
     theta0 = nets.init_params(gen, 1.0, torch.float32)
     x = torch.randn(20, *nets.input_shape, generator=gen)
@@ -47,8 +56,8 @@ def outer_step_seconds(space, archs, options, steps, outer) -> float:
     return (time.perf_counter() - t0) / outer
 
 
-def predict_cells_per_s(space, archs, options, steps) -> float:
-    nets = space.motif_networks(archs, **options)
+def predict_cells_per_s(space, archs, options, steps, tensor_ops=False) -> float:
+    nets = _networks(space, archs, options, tensor_ops)
     gen = torch.Generator().manual_seed(0)
     theta0 = nets.init_params(gen, 1.0, torch.float32)
     x = torch.randn(20, *nets.input_shape, generator=gen)

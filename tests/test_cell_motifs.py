@@ -534,3 +534,70 @@ def test_nlp_dish_takes_table_4():
     assert NLP_SPACE.has_motif_networks and NLP_SPACE.motif_defaults() == CELL_TABLE_4
     nets = NLP_SPACE.motif_networks(np.array([[0]]), **{"image_size": 4})  # unused options pass
     assert nets.input_shape == (10, 10) and nets.label_shape == (10, 10) and nets.hidden == 3
+
+
+# ---- the NLP dish's compiled inner loop (spdbench.spaces.nlp_kernel) ---------------------------
+def _nlp_losses_and_grads(valid_loss, nets, theta0, x, labels, truth):
+    xt, xv = x.clone().requires_grad_(), (x + 0.1).clone().requires_grad_()
+    losses = valid_loss(nets, theta0, xt, xv, labels, 6, 0.05, 1e-3)
+    return losses, *torch.autograd.grad(outer_loss(losses, truth), [xt, xv])
+
+
+def test_nlp_kernel_equals_autograd_through_the_unrolled_loop():
+    """Forward-over-reverse by hand (every op: linear with x, states and nodes, tanh,
+    sigmoid, leaky ReLU, sum, product, blend; two and three states) gives autograd's losses
+    and gradients w.r.t. S_train and S_valid."""
+    from spdbench.predictors.inner_loop import unrolled_valid_loss
+
+    nets = NLP_SPACE.motif_networks(
+        np.array([[0], [1], [2], [3]]), hidden=2, in_width=3, out_width=2, time_steps=4
+    )
+    gen = torch.Generator().manual_seed(5)
+    theta0 = nets.init_params(gen, 1.0, torch.float64)
+    x = torch.randn(5, *nets.input_shape, generator=gen, dtype=torch.float64)
+    labels = (torch.rand(5, *nets.label_shape, generator=gen) < 0.5).double()
+    truth = torch.tensor([0.3, 1.0, -0.5, 2.0], dtype=torch.float64)
+    fused = _nlp_losses_and_grads(inner_valid_loss, nets, theta0, x, labels, truth)
+    assert fused[0].grad_fn.name().endswith("FusedInnerLoopBackward")
+    reference = _nlp_losses_and_grads(unrolled_valid_loss, nets, theta0, x, labels, truth)
+    for got, want in zip(fused, reference, strict=True):
+        assert float(want.detach().abs().max()) > 1e-6  # every gradient is alive
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-13)
+
+
+def test_nlp_kernel_takes_float32_data_and_keeps_cells_apart():
+    """float32 data in, float32 out (computed in float64); one cell's loss does not depend
+    on which cells share its batch."""
+    nets, theta0, x, labels = _setup("nlp", dtype=torch.float32, samples=4)
+    xt = x.clone().requires_grad_()
+    batched = inner_valid_loss(nets, theta0, xt, x, labels, 5, 0.01, 1e-5)
+    assert batched.dtype == torch.float32 and batched.grad_fn.name().endswith("Backward")
+    alone = inner_valid_loss(nets.subset(torch.tensor([2])), theta0, xt, x, labels, 5, 0.01, 1e-5)
+    assert float(batched[2].detach()) == float(alone[0].detach())
+    (grad,) = torch.autograd.grad(batched.sum(), [xt])
+    assert grad.dtype == torch.float32 and torch.isfinite(grad).all()
+
+
+def test_nlp_kernel_predicts_without_a_tape_and_any_thread_count_gives_the_same_numbers():
+    """Predicting (no gradient wanted) runs the kernel without a tape: the losses of fitting;
+    split over 2 threads, losses and gradients are bit-identical to 1 thread."""
+    from spdbench.predictors.inner_loop import unrolled_valid_loss
+
+    nets, theta0, x, labels = _setup("nlp", samples=4)
+    threads = torch.get_num_threads()
+    runs = []
+    try:
+        for k in (1, 2):
+            torch.set_num_threads(k)
+            xt = x.clone().requires_grad_()
+            losses = inner_valid_loss(nets, theta0, xt, x, labels, 5, 0.01, 1e-5)
+            runs.append((losses.detach(), *torch.autograd.grad(losses.sum(), [xt])))
+    finally:
+        torch.set_num_threads(threads)
+    for one, two in zip(*runs, strict=True):
+        assert torch.equal(one, two)
+    with torch.no_grad():
+        predicted = inner_valid_loss(nets, theta0, x, x, labels, 5, 0.01, 1e-5)
+        tensor_ops = unrolled_valid_loss(nets, theta0, x, x, labels, 5, 0.01, 1e-5)
+    assert torch.equal(predicted, runs[0][0])
+    torch.testing.assert_close(predicted, tensor_ops, rtol=1e-10, atol=1e-12)

@@ -6,13 +6,15 @@ unrolled inner loop. Two ways to get it, equal up to rounding:
 
 - autograd through the unrolled loop (`unrolled_valid_loss`), for any blueprint;
 - a blueprint's own compiled kernel of the loop with a hand-written reverse pass
-  (`MotifNetworks.fused_inner_valid_loss`: the sigmoid-slope networks' on CPU, in
-  `spaces.slope_kernel`). On tiny motif-networks an outer step as tensor ops is mostly
-  per-op overhead, autograd's bookkeeping included, which the kernel does not pay.
+  (`MotifNetworks.fused_inner_valid_loss`, on CPU: the sigmoid-slope networks' in
+  `spaces.slope_kernel`, the NAS-Bench-NLP cells' in `spaces.nlp_kernel`). On tiny
+  motif-networks an outer step as tensor ops is mostly per-op overhead, autograd's
+  bookkeeping included, which the kernel does not pay.
 
 `inner_valid_loss` takes the kernel where the blueprint has one and gradients are wanted
 (fitting); without them (predicting thousands of motifs at once) the batched tensor ops are
-as fast. Tests hold the kernel to autograd and to central finite differences.
+as fast, except where the blueprint says otherwise (`kernel_predicts`: the recurrent cells).
+Tests hold the kernels to autograd and to central finite differences.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def inner_valid_loss(
     """L_inner_valid of each motif-network (N,): trained on S_train, evaluated on S_valid;
     differentiable w.r.t. the synthetic data that require grad."""
     wants_grad = torch.is_grad_enabled() and (x_train.requires_grad or x_valid.requires_grad)
-    if wants_grad and not theta0.requires_grad:
+    if (wants_grad or nets.kernel_predicts) and not theta0.requires_grad:
         adam = (*ADAM_BETAS, ADAM_EPS)
         fused = nets.fused_inner_valid_loss(theta0, x_train, x_valid, labels, steps, lr, l2, adam)
         if fused is not None:

@@ -35,6 +35,9 @@ class MotifNetworks(ABC):
     in_width: int
     out_width: int
     n_params: int
+    # whether `fused_inner_valid_loss` also serves predictions (no gradient wanted): where
+    # the batched tensor ops stay op-overhead bound even over thousands of networks
+    kernel_predicts: bool = False
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -47,7 +47,8 @@ import numpy as np
 import torch
 
 from spdbench.errors import InvalidInputError
-from spdbench.spaces import cell_ops
+from spdbench.spaces import cell_ops, nlp_kernel
+from spdbench.spaces.fused_loop import Kernel, fused_valid_loss
 from spdbench.spaces.motifs import MotifNetworks
 from spdbench.spaces.nlp_cells import (
     BLEND,
@@ -84,6 +85,8 @@ def _coefficients(ops: np.ndarray) -> np.ndarray:
 
 class NLPMotifNetworks(MotifNetworks):
     """N NAS-Bench-NLP cells as tiny recurrent networks sharing one blueprint, theta (N, P)."""
+
+    kernel_predicts = True  # a loop over time steps and nodes: ~10x faster compiled
 
     def __init__(
         self,
@@ -234,6 +237,29 @@ class NLPMotifNetworks(MotifNetworks):
             bd.view(n, self.out_width, 1), wd.view(n, h, self.out_width).transpose(1, 2), hs
         )
         return logits.view(n, self.out_width, t_steps, s).permute(0, 3, 2, 1)  # (N, S, T, O)
+
+    def fused_inner_valid_loss(
+        self,
+        theta0: torch.Tensor,
+        x_train: torch.Tensor,
+        x_valid: torch.Tensor,
+        labels: torch.Tensor,
+        steps: int,
+        lr: float,
+        l2: float,
+        adam: tuple[float, float, float],
+    ) -> torch.Tensor | None:
+        # data (S, T, width) -> the kernel's (T, width, S): samples innermost
+        kernel = Kernel(
+            nlp_kernel,
+            (self.ops, self.sources, self.outputs),
+            (self.hidden, self.in_width, self.out_width, self.time_steps, self.max_nodes),
+            to_layout=lambda a: a.transpose(1, 2, 0),
+            from_layout=lambda a: a.transpose(2, 0, 1),
+        )
+        return fused_valid_loss(
+            kernel, self.n_params, theta0, x_train, x_valid, labels, steps, lr, l2, adam
+        )
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)

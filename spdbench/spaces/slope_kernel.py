@@ -20,6 +20,8 @@ import math
 import numpy as np
 from numba import njit
 
+from spdbench.spaces import adam_kernel
+
 
 @njit(cache=True, error_model="numpy")
 def _sigmoid(v):
@@ -136,29 +138,20 @@ def train_and_score(theta0, slopes, x_train, x_valid, y, dims, steps, lr, l2, ad
     return its loss on x_valid (N,). tape[j, t] (4, P) keeps theta before step t + 1, that
     step's gradient, m and sqrt(v), for `backward`."""
     n_hid, n_out = dims[1], dims[2]
-    beta1, beta2, eps = adam
     p = theta0.shape[0]
     losses = np.empty(slopes.shape[0])
     a = np.empty((x_train.shape[0], n_hid))
     out = np.empty((x_train.shape[0], n_out))
     gout, q, g = np.empty_like(out), np.empty_like(a), np.empty(p)
+    scratch = np.empty((4, p))
     for j in range(slopes.shape[0]):
         th, m, v = theta[j], np.zeros(p), np.zeros(p)
         th[:] = theta0
         for t in range(1, steps + 1):
             _backprop(th, slopes[j], x_train, y, dims, a, out, gout, q)
             _gradient(th, slopes[j], x_train, dims, a, gout, q, 1.0, g, None)
-            step, k = lr / (1.0 - beta1**t), 1.0 / math.sqrt(1.0 - beta2**t)
-            for i in range(p):
-                gi = g[i] + l2 * th[i]
-                m[i] += (1.0 - beta1) * (gi - m[i])
-                v[i] += (1.0 - beta2) * (gi * gi - v[i])
-                root = math.sqrt(v[i])
-                tape[j, t - 1, 0, i] = th[i]
-                tape[j, t - 1, 1, i] = gi
-                tape[j, t - 1, 2, i] = m[i]
-                tape[j, t - 1, 3, i] = root
-                th[i] -= step * m[i] / (root * k + eps)
+            row = tape[j, t - 1] if tape.shape[1] else scratch  # zero steps: no tape
+            adam_kernel.step(th, g, m, v, t, lr, l2, adam, row)
         losses[j] = _bce(th, slopes[j], x_valid, y, dims)
     return losses
 
@@ -168,7 +161,6 @@ def backward(theta, slopes, x_train, x_valid, y, dims, lr, l2, adam, tape, grad_
     """Gradients of sum_j grad_losses[j] * loss_j w.r.t. x_train and x_valid (Eqs. 3-4),
     reversing `train_and_score` from its tape and final parameters theta."""
     n_hid, n_out = dims[1], dims[2]
-    beta1, beta2, eps = adam
     steps, p = tape.shape[1], theta.shape[1]
     grad_train, grad_valid = np.zeros_like(x_train), np.zeros_like(x_valid)
     rows = max(x_train.shape[0], x_valid.shape[0])
@@ -197,20 +189,7 @@ def backward(theta, slopes, x_train, x_valid, y, dims, lr, l2, adam, tape, grad_
         adj_m[:] = 0.0
         adj_v[:] = 0.0
         for t in range(steps, 0, -1):
-            step, k = lr / (1.0 - beta1**t), 1.0 / math.sqrt(1.0 - beta2**t)
-            for i in range(p):
-                # theta_t = theta_{t-1} - step m_t / (sqrt(v_t) k + eps)
-                root = tape[j, t - 1, 3, i]
-                denom = root * k + eps
-                u = adj_th[i] / denom
-                adj_m[i] -= step * u
-                adj_v[i] += step * k / 2.0 * u * tape[j, t - 1, 2, i] / (denom * root)
-                # m_t = m_{t-1} + (1 - b1)(g_t - m_{t-1}), v_t likewise with g_t^2
-                adj_g[i] = (1.0 - beta1) * adj_m[i] + 2.0 * (1.0 - beta2) * tape[
-                    j, t - 1, 1, i
-                ] * adj_v[i]
-                adj_m[i] *= beta1
-                adj_v[i] *= beta2
+            adam_kernel.reverse(adj_th, adj_m, adj_v, adj_g, t, lr, adam, tape[j, t - 1])
             # g_t = grad L_train(theta_{t-1}, x_train) + l2 theta_{t-1}
             th = tape[j, t - 1, 0]
             _backprop(th, c, x_train, y, dims, a[:st], out[:st], gout[:st], q[:st])

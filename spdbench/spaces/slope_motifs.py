@@ -7,6 +7,7 @@ import torch
 
 from spdbench.errors import InvalidInputError
 from spdbench.spaces import slope_kernel
+from spdbench.spaces.fused_loop import Kernel, fused_valid_loss, numpy64
 from spdbench.spaces.motifs import MotifNetworks
 
 
@@ -95,59 +96,16 @@ class SigmoidMotifNetworks(MotifNetworks):
         l2: float,
         adam: tuple[float, float, float],
     ) -> torch.Tensor | None:
-        if theta0.device.type != "cpu" or theta0.dim() != 1:
-            return None
-        return _FusedInnerLoop.apply(x_train, x_valid, self, theta0, labels, steps, lr, l2, adam)
+        kernel = Kernel(
+            slope_kernel,
+            (numpy64(self.slopes),),
+            (self.in_width, self.hidden, self.out_width),
+        )
+        return fused_valid_loss(
+            kernel, self.n_params, theta0, x_train, x_valid, labels, steps, lr, l2, adam
+        )
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state.pop("_c_cache", None)
         return state
-
-
-def _numpy64(t: torch.Tensor) -> np.ndarray:
-    """A float64 copy (never a view: the backward must see the values the forward saw)."""
-    return np.array(t.detach().cpu().numpy(), dtype=np.float64, order="C", copy=True)
-
-
-class _FusedInnerLoop(torch.autograd.Function):
-    """SigmoidMotifNetworks' inner loop and its adjoint as `slope_kernel`'s compiled loops,
-    in float64 whatever the dtype of the synthetic data (the result takes theirs)."""
-
-    @staticmethod
-    def forward(  # type: ignore[override]
-        ctx,
-        x_train: torch.Tensor,
-        x_valid: torch.Tensor,
-        nets: SigmoidMotifNetworks,
-        theta0: torch.Tensor,
-        labels: torch.Tensor,
-        steps: int,
-        lr: float,
-        l2: float,
-        adam: tuple[float, float, float],
-    ) -> torch.Tensor:
-        arrays = [_numpy64(t) for t in (theta0, nets.slopes, x_train, x_valid, labels)]
-        dims = (nets.in_width, nets.hidden, nets.out_width)
-        tape = np.empty((nets.n_networks, steps, 4, nets.n_params))
-        theta = np.empty((nets.n_networks, nets.n_params))
-        losses = slope_kernel.train_and_score(*arrays, dims, steps, lr, l2, adam, tape, theta)
-        ctx.arrays, ctx.dims, ctx.tape, ctx.theta = arrays[1:], dims, tape, theta
-        ctx.lr, ctx.l2, ctx.adam, ctx.dtype = lr, l2, adam, x_train.dtype
-        return torch.from_numpy(losses).to(x_train.dtype)
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, grad_losses: torch.Tensor) -> tuple:
-        grad_train, grad_valid = slope_kernel.backward(
-            ctx.theta,
-            *ctx.arrays,
-            ctx.dims,
-            ctx.lr,
-            ctx.l2,
-            ctx.adam,
-            ctx.tape,
-            _numpy64(grad_losses),
-        )
-        grads = (torch.from_numpy(g).to(ctx.dtype) for g in (grad_train, grad_valid))
-        return *grads, None, None, None, None, None, None, None

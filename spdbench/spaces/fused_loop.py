@@ -1,0 +1,123 @@
+"""A compiled inner loop of the Petri dish as one autograd op (CPU, float64).
+
+A blueprint with a kernel module (`slope_kernel`, `nlp_kernel`) gives it the arrays that
+describe its networks and the layout of the synthetic data; the kernel module has
+
+- ``train_and_score(theta0, *cells, x_train, x_valid, labels, dims, steps, lr, l2, adam,
+  tape, theta) -> losses (N,)`` and
+- ``backward(theta, *cells, x_train, x_valid, labels, dims, lr, l2, adam, tape,
+  grad_losses) -> (grad_train, grad_valid)``.
+
+The kernels compute in float64 whatever the dtype of the synthetic data; the losses and the
+gradients take the data's dtype.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """What a blueprint hands the fused loop: its kernel module, its networks as arrays, the
+    kernel's `dims`, and the map of data (S, *shape) to the kernel's layout and back."""
+
+    module: ModuleType
+    cells: tuple[np.ndarray, ...]
+    dims: tuple[int, ...]
+    to_layout: Callable[[np.ndarray], np.ndarray] = lambda a: a
+    from_layout: Callable[[np.ndarray], np.ndarray] = lambda a: a
+
+
+def numpy64(t: torch.Tensor) -> np.ndarray:
+    """A float64 copy (never a view: the backward must see the values the forward saw)."""
+    return np.array(t.detach().cpu().numpy(), dtype=np.float64, order="C", copy=True)
+
+
+def _kernel_array(kernel: Kernel, t: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(kernel.to_layout(numpy64(t)))
+
+
+def fused_valid_loss(
+    kernel: Kernel,
+    n_params: int,
+    theta0: torch.Tensor,
+    x_train: torch.Tensor,
+    x_valid: torch.Tensor,
+    labels: torch.Tensor,
+    steps: int,
+    lr: float,
+    l2: float,
+    adam: tuple[float, float, float],
+) -> torch.Tensor | None:
+    """The kernel's losses (N,), differentiable w.r.t. x_train and x_valid where they require
+    grad (else no tape is kept); None where the kernel cannot run (not on CPU, or theta0
+    batched per network)."""
+    if theta0.device.type != "cpu" or theta0.dim() != 1:
+        return None
+    if not (torch.is_grad_enabled() and (x_train.requires_grad or x_valid.requires_grad)):
+        data = [_kernel_array(kernel, t) for t in (x_train, x_valid, labels)]
+        n = len(kernel.cells[0])
+        no_tape, theta = np.empty((n, 0, 4, n_params)), np.empty((n, n_params))
+        losses = kernel.module.train_and_score(
+            numpy64(theta0), *kernel.cells, *data, kernel.dims, steps, lr, l2, adam, no_tape, theta
+        )
+        return torch.from_numpy(losses).to(x_train.dtype)
+    return _FusedInnerLoop.apply(
+        x_train, x_valid, kernel, n_params, theta0, labels, steps, lr, l2, adam
+    )
+
+
+class _FusedInnerLoop(torch.autograd.Function):
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx,
+        x_train: torch.Tensor,
+        x_valid: torch.Tensor,
+        kernel: Kernel,
+        n_params: int,
+        theta0: torch.Tensor,
+        labels: torch.Tensor,
+        steps: int,
+        lr: float,
+        l2: float,
+        adam: tuple[float, float, float],
+    ) -> torch.Tensor:
+        data = [
+            np.ascontiguousarray(kernel.to_layout(numpy64(t))) for t in (x_train, x_valid, labels)
+        ]
+        n = len(kernel.cells[0])
+        tape = np.empty((n, steps, 4, n_params))
+        theta = np.empty((n, n_params))
+        losses = kernel.module.train_and_score(
+            numpy64(theta0), *kernel.cells, *data, kernel.dims, steps, lr, l2, adam, tape, theta
+        )
+        ctx.kernel, ctx.data, ctx.tape, ctx.theta = kernel, data, tape, theta
+        ctx.lr, ctx.l2, ctx.adam, ctx.dtype = lr, l2, adam, x_train.dtype
+        return torch.from_numpy(losses).to(x_train.dtype)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_losses: torch.Tensor) -> tuple:
+        kernel = ctx.kernel
+        grads = kernel.module.backward(
+            ctx.theta,
+            *kernel.cells,
+            *ctx.data,
+            kernel.dims,
+            ctx.lr,
+            ctx.l2,
+            ctx.adam,
+            ctx.tape,
+            numpy64(grad_losses),
+        )
+        grad_train, grad_valid = (
+            torch.from_numpy(np.ascontiguousarray(kernel.from_layout(g))).to(ctx.dtype)
+            for g in grads
+        )
+        return grad_train, grad_valid, *(None,) * 8
