@@ -39,6 +39,12 @@ negative slope) and a2 for blend; t = a0 (tanh) or a0 / 2 (sigmoid = (tanh(a/2) 
 amp = 1/2 and a constant 1/2 in z); r = 0.99 a0 (leaky ReLU); q3 * q4 = a0 a1 (product) or
 a0 (a1 - a2) (blend). A padded position has all coefficients zero and gives exactly zero.
 Parameters are laid out for the space's most nodes, so every batch shares one theta_init.
+
+On CPU the dish does not run these tensor ops: node by node and step by step they are almost
+all per-op overhead, so fitting (and predicting) runs `spdbench.spaces.nlp_kernel`, the same
+function as compiled loops with a hand-written reverse pass, 14x faster to fit and 20x to
+predict (benchmarks/bench_nlp_dish.py). `forward` stays the reference the kernel is tested
+against, and runs wherever the kernel does not (a GPU).
 """
 
 from __future__ import annotations
