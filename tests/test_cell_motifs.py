@@ -601,3 +601,32 @@ def test_nlp_kernel_predicts_without_a_tape_and_any_thread_count_gives_the_same_
         tensor_ops = unrolled_valid_loss(nets, theta0, x, x, labels, 5, 0.01, 1e-5)
     assert torch.equal(predicted, runs[0][0])
     torch.testing.assert_close(predicted, tensor_ops, rtol=1e-10, atol=1e-12)
+
+
+def test_a_cell_whose_output_is_always_zero_gives_a_finite_outer_gradient():
+    """A recorded NAS-Bench-NLP cell has h_new_0 = 0 at every step: on labels with as many
+    ones as zeros per output its zero-initialised decoder bias gets exactly 0 gradients, so
+    Adam's v stays 0. Its contribution to the outer gradient is 0, not 0 * inf = NaN, in the
+    kernel and in the tensor ops alike (a NaN made the dish skip every outer step whose
+    batch held the cell)."""
+    from spdbench.predictors.inner_loop import unrolled_valid_loss
+
+    space = NLPCellSpace(
+        [0, 1],
+        [[0.0], [1.0]],
+        graphs=["L(x,h1);S(0);B(h0,0,h1);*(2,1);L(1,h0);+(3,2);*(4,3)->5,6", NLP_GRAPHS[2]],
+    )
+    nets = space.motif_networks(np.array([[0], [1]]), hidden=2, in_width=3, time_steps=2)
+    gen = torch.Generator().manual_seed(0)
+    theta0 = nets.init_params(gen, 1.0, torch.float64)
+    x = torch.randn(4, *nets.input_shape, generator=gen, dtype=torch.float64)
+    s, t, o = np.indices((4, *nets.label_shape))
+    labels = torch.as_tensor((s + t + o) % 2, dtype=torch.float64)  # balanced per output
+    truth = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    runs = [
+        _nlp_losses_and_grads(f, nets, theta0, x, labels, truth)
+        for f in (inner_valid_loss, unrolled_valid_loss)
+    ]
+    for got, want in zip(*runs, strict=True):
+        assert torch.isfinite(want).all()
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-13)

@@ -50,9 +50,18 @@ def inner_train(
         g = torch.add(nets.loss_grad(theta, x, labels), theta, alpha=l2)
         m = torch.lerp(m, g, 1 - beta1)
         v = torch.lerp(v, g * g, 1 - beta2)
-        denom = v.sqrt().mul(1 / (1 - beta2**t) ** 0.5).add(ADAM_EPS)
+        denom = _sqrt0(v).mul(1 / (1 - beta2**t) ** 0.5).add(ADAM_EPS)
         theta = torch.addcdiv(theta, m, denom, value=-lr / (1 - beta1**t))
     return theta
+
+
+def _sqrt0(v: torch.Tensor) -> torch.Tensor:
+    """sqrt(v) with gradient 0 where v = 0 (autograd's is inf there). v = 0 only where every
+    gradient so far was exactly 0, so m = 0 too and the true contribution is 0; autograd's
+    0 * inf = NaN would poison the outer step (seen on a recurrent cell whose output is always
+    0: its zero-initialised decoder bias gets exactly 0 gradients)."""
+    positive = v > 0
+    return torch.where(positive, torch.where(positive, v, 1.0).sqrt(), 0.0)
 
 
 def unrolled_valid_loss(

@@ -44,7 +44,8 @@ def reverse(adj_th, adj_m, adj_v, adj_g, t, lr, adam, tape_t):
         denom = root * k + eps
         u = adj_th[i] / denom
         adj_m[i] -= size * u
-        adj_v[i] += size * k / 2.0 * u * tape_t[2, i] / (denom * root)
+        if root > 0.0:  # v = 0: every gradient so far was 0, so m = 0 and the term is 0
+            adj_v[i] += size * k / 2.0 * u * tape_t[2, i] / (denom * root)
         # m_t = m_{t-1} + (1 - b1)(g_t - m_{t-1}), v_t likewise with g_t^2
         adj_g[i] = (1.0 - beta1) * adj_m[i] + 2.0 * (1.0 - beta2) * tape_t[1, i] * adj_v[i]
         adj_m[i] *= beta1

@@ -22,8 +22,10 @@ Where the paper is silent (Sec. 4.2 / App. A.3 give only the sizes), our choices
 - theta_init ~ N(0, scale^2 / (in_width + hidden)) for the cell's weights and biases (a linear
   node's usual inputs are x and one state), N(0, scale^2 / hidden) for the decoder, its bias
   zero (the paper draws the motif weights from a normal distribution, App. A.2.2). Node biases
-  are not zero: a weight a cell does not use must not be zero, or its Adam second moment stays
-  0 and the outer gradient through sqrt(v) is NaN (the L2 term keeps it moving).
+  are not zero, so a weight a cell does not use still moves (through the L2 term). A weight
+  whose gradient is always exactly 0 and that starts at 0 (the decoder bias of a cell whose
+  output is always 0, on balanced labels) keeps Adam's v = 0: the inner loop's sqrt then has
+  gradient 0 (`inner_loop._sqrt0`, `adam_kernel.reverse`), not autograd's NaN.
 
 The super-network (App. A.2.2): all N cells of a step run in one batched computation. Cells
 are padded to the batch's most nodes and computed node position by node position in
