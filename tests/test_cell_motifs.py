@@ -630,3 +630,13 @@ def test_a_cell_whose_output_is_always_zero_gives_a_finite_outer_gradient():
     for got, want in zip(*runs, strict=True):
         assert torch.isfinite(want).all()
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-13)
+
+
+def test_the_kernel_refuses_data_of_the_wrong_shape():
+    """The kernel reads without bounds checks: data that do not fit the networks (fewer time
+    steps, S_valid with other sample counts than the labels) are refused before it runs."""
+    nets, theta0, x, labels = _setup("nlp", samples=4)
+    xt = x.clone().requires_grad_()
+    for args in ((xt[:, :2], x), (xt, x[:3]), (xt, torch.cat([x, x]))):
+        with pytest.raises(ValueError, match="shape"):
+            inner_valid_loss(nets, theta0, *args, labels, 3, 0.01, 1e-5)

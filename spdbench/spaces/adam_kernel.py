@@ -5,6 +5,10 @@ torch.optim.Adam's update) and differentiates the validation loss through every 
 kernels of `slope_kernel` and `nlp_kernel` share these two steps; only the network's gradient
 and its vector-Jacobian product differ between them. A tape row (4, P) holds theta before the
 step, the step's gradient (L2 included), m and sqrt(v).
+
+numba's on-disk cache of a kernel does not notice edits to the functions it calls in other
+modules: after editing this file, delete spdbench/spaces/__pycache__/*.nbi (an install or
+upgrade replaces every file, which invalidates them all).
 """
 
 from __future__ import annotations

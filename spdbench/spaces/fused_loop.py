@@ -21,6 +21,8 @@ from types import ModuleType
 import numpy as np
 import torch
 
+from spdbench.spaces.motifs import MotifNetworks
+
 
 @dataclass(frozen=True)
 class Kernel:
@@ -45,7 +47,7 @@ def _kernel_array(kernel: Kernel, t: torch.Tensor) -> np.ndarray:
 
 def fused_valid_loss(
     kernel: Kernel,
-    n_params: int,
+    nets: MotifNetworks,
     theta0: torch.Tensor,
     x_train: torch.Tensor,
     x_valid: torch.Tensor,
@@ -60,6 +62,16 @@ def fused_valid_loss(
     batched per network)."""
     if theta0.device.type != "cpu" or theta0.dim() != 1:
         return None
+    # the kernels index without bounds checks: shapes are checked here
+    samples = x_train.shape[0]
+    for name, t, shape in (
+        ("S_train", x_train, nets.input_shape),
+        ("S_valid", x_valid, nets.input_shape),
+        ("labels", labels, nets.label_shape),
+    ):
+        if tuple(t.shape) != (samples, *shape):
+            raise ValueError(f"{name} has shape {tuple(t.shape)}, not {(samples, *shape)}")
+    n_params = nets.n_params
     if not (torch.is_grad_enabled() and (x_train.requires_grad or x_valid.requires_grad)):
         data = [_kernel_array(kernel, t) for t in (x_train, x_valid, labels)]
         n = len(kernel.cells[0])

@@ -265,9 +265,7 @@ class NLPMotifNetworks(MotifNetworks):
             to_layout=lambda a: a.transpose(1, 2, 0),
             from_layout=lambda a: a.transpose(2, 0, 1),
         )
-        return fused_valid_loss(
-            kernel, self.n_params, theta0, x_train, x_valid, labels, steps, lr, l2, adam
-        )
+        return fused_valid_loss(kernel, self, theta0, x_train, x_valid, labels, steps, lr, l2, adam)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)

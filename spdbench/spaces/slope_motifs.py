@@ -101,9 +101,7 @@ class SigmoidMotifNetworks(MotifNetworks):
             (numpy64(self.slopes),),
             (self.in_width, self.hidden, self.out_width),
         )
-        return fused_valid_loss(
-            kernel, self.n_params, theta0, x_train, x_valid, labels, steps, lr, l2, adam
-        )
+        return fused_valid_loss(kernel, self, theta0, x_train, x_valid, labels, steps, lr, l2, adam)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
