@@ -58,9 +58,10 @@ def fused_valid_loss(
     adam: tuple[float, float, float],
 ) -> torch.Tensor | None:
     """The kernel's losses (N,), differentiable w.r.t. x_train and x_valid where they require
-    grad (else no tape is kept); None where the kernel cannot run (not on CPU, or theta0
+    grad (else no tape is kept); None where the kernel cannot run (not all on CPU, or theta0
     batched per network)."""
-    if theta0.device.type != "cpu" or theta0.dim() != 1:
+    on_cpu = all(t.device.type == "cpu" for t in (theta0, x_train, x_valid, labels))
+    if not on_cpu or theta0.dim() != 1:
         return None
     # the kernels index without bounds checks: shapes are checked here
     samples = x_train.shape[0]
