@@ -6,14 +6,14 @@ unrolled inner loop. Two ways to get it, equal up to rounding:
 
 - autograd through the unrolled loop (`unrolled_valid_loss`), for any blueprint;
 - a blueprint's own compiled kernel of the loop with a hand-written reverse pass
-  (`MotifNetworks.fused_inner_valid_loss`, on CPU: the sigmoid-slope networks' in
+  (`MotifNetworks.kernel`, run on CPU by `spaces.fused_loop`: the sigmoid-slope networks' in
   `spaces.slope_kernel`, the NAS-Bench-NLP cells' in `spaces.nlp_kernel`). On tiny
   motif-networks an outer step as tensor ops is mostly per-op overhead, autograd's
   bookkeeping included, which the kernel does not pay.
 
 `inner_valid_loss` takes the kernel where the blueprint has one and gradients are wanted
 (fitting); without them (predicting thousands of motifs at once) the batched tensor ops are
-as fast, except where the blueprint says otherwise (`kernel_predicts`: the recurrent cells).
+as fast, except where the kernel says otherwise (`Kernel.predicts`: the recurrent cells).
 Tests hold the kernels to autograd and to central finite differences.
 """
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import torch
 
+from spdbench.spaces.fused_loop import fused_valid_loss
 from spdbench.spaces.motifs import MotifNetworks, bce_per_network
 
 ADAM_BETAS = (0.9, 0.999)
@@ -92,9 +93,12 @@ def inner_valid_loss(
     """L_inner_valid of each motif-network (N,): trained on S_train, evaluated on S_valid;
     differentiable w.r.t. the synthetic data that require grad."""
     wants_grad = torch.is_grad_enabled() and (x_train.requires_grad or x_valid.requires_grad)
-    if (wants_grad or nets.kernel_predicts) and not theta0.requires_grad:
+    kernel = None if theta0.requires_grad else nets.kernel()
+    if kernel is not None and (wants_grad or kernel.predicts):
         adam = (*ADAM_BETAS, ADAM_EPS)
-        fused = nets.fused_inner_valid_loss(theta0, x_train, x_valid, labels, steps, lr, l2, adam)
+        fused = fused_valid_loss(
+            kernel, nets, theta0, x_train, x_valid, labels, steps, lr, l2, adam
+        )
         if fused is not None:
             return fused
     return unrolled_valid_loss(nets, theta0, x_train, x_valid, labels, steps, lr, l2)

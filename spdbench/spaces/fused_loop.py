@@ -17,23 +17,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from spdbench.spaces.motifs import MotifNetworks
+if TYPE_CHECKING:
+    from spdbench.spaces.motifs import MotifNetworks
 
 
 @dataclass(frozen=True)
 class Kernel:
     """What a blueprint hands the fused loop: its kernel module, its networks as arrays, the
-    kernel's `dims`, and the map of data (S, *shape) to the kernel's layout and back."""
+    kernel's `dims`, the map of data (S, *shape) to the kernel's layout and back, and whether
+    the kernel also serves predictions (no gradient wanted): where the batched tensor ops
+    stay op-overhead bound even over thousands of networks."""
 
     module: ModuleType
     cells: tuple[np.ndarray, ...]
     dims: tuple[int, ...]
     to_layout: Callable[[np.ndarray], np.ndarray] = lambda a: a
     from_layout: Callable[[np.ndarray], np.ndarray] = lambda a: a
+    predicts: bool = False
 
 
 def numpy64(t: torch.Tensor) -> np.ndarray:
@@ -41,8 +46,27 @@ def numpy64(t: torch.Tensor) -> np.ndarray:
     return np.array(t.detach().cpu().numpy(), dtype=np.float64, order="C", copy=True)
 
 
-def _kernel_array(kernel: Kernel, t: torch.Tensor) -> np.ndarray:
-    return np.ascontiguousarray(kernel.to_layout(numpy64(t)))
+def _train(
+    kernel: Kernel,
+    n_params: int,
+    theta0: torch.Tensor,
+    data: tuple,
+    steps: int,
+    lr: float,
+    l2: float,
+    adam: tuple[float, float, float],
+    tape: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The kernel's losses (N,), its tape (N, steps or 0, 4, P), the trained theta (N, P) and
+    the data (x_train, x_valid, labels) in its layout."""
+    arrays = [np.ascontiguousarray(kernel.to_layout(numpy64(t))) for t in data]
+    n = len(kernel.cells[0])
+    tape_rows = np.empty((n, steps if tape else 0, 4, n_params))
+    theta = np.empty((n, n_params))
+    losses = kernel.module.train_and_score(
+        numpy64(theta0), *kernel.cells, *arrays, kernel.dims, steps, lr, l2, adam, tape_rows, theta
+    )
+    return losses, tape_rows, theta, arrays
 
 
 def fused_valid_loss(
@@ -72,17 +96,12 @@ def fused_valid_loss(
     ):
         if tuple(t.shape) != (samples, *shape):
             raise ValueError(f"{name} has shape {tuple(t.shape)}, not {(samples, *shape)}")
-    n_params = nets.n_params
     if not (torch.is_grad_enabled() and (x_train.requires_grad or x_valid.requires_grad)):
-        data = [_kernel_array(kernel, t) for t in (x_train, x_valid, labels)]
-        n = len(kernel.cells[0])
-        no_tape, theta = np.empty((n, 0, 4, n_params)), np.empty((n, n_params))
-        losses = kernel.module.train_and_score(
-            numpy64(theta0), *kernel.cells, *data, kernel.dims, steps, lr, l2, adam, no_tape, theta
-        )
+        data = (x_train, x_valid, labels)
+        losses = _train(kernel, nets.n_params, theta0, data, steps, lr, l2, adam, tape=False)[0]
         return torch.from_numpy(losses).to(x_train.dtype)
     return _FusedInnerLoop.apply(
-        x_train, x_valid, kernel, n_params, theta0, labels, steps, lr, l2, adam
+        x_train, x_valid, kernel, nets.n_params, theta0, labels, steps, lr, l2, adam
     )
 
 
@@ -101,16 +120,11 @@ class _FusedInnerLoop(torch.autograd.Function):
         l2: float,
         adam: tuple[float, float, float],
     ) -> torch.Tensor:
-        data = [
-            np.ascontiguousarray(kernel.to_layout(numpy64(t))) for t in (x_train, x_valid, labels)
-        ]
-        n = len(kernel.cells[0])
-        tape = np.empty((n, steps, 4, n_params))
-        theta = np.empty((n, n_params))
-        losses = kernel.module.train_and_score(
-            numpy64(theta0), *kernel.cells, *data, kernel.dims, steps, lr, l2, adam, tape, theta
+        data = (x_train, x_valid, labels)
+        losses, tape, theta, arrays = _train(
+            kernel, n_params, theta0, data, steps, lr, l2, adam, tape=True
         )
-        ctx.kernel, ctx.data, ctx.tape, ctx.theta = kernel, data, tape, theta
+        ctx.kernel, ctx.data, ctx.tape, ctx.theta = kernel, arrays, tape, theta
         ctx.lr, ctx.l2, ctx.adam, ctx.dtype = lr, l2, adam, x_train.dtype
         return torch.from_numpy(losses).to(x_train.dtype)
 

@@ -10,9 +10,13 @@ every operation is batched over N.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
 import torch
 from torch.nn import functional as F
+
+if TYPE_CHECKING:
+    from spdbench.spaces.fused_loop import Kernel
 
 
 def bce_per_network(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -35,9 +39,6 @@ class MotifNetworks(ABC):
     in_width: int
     out_width: int
     n_params: int
-    # whether `fused_inner_valid_loss` also serves predictions (no gradient wanted): where
-    # the batched tensor ops stay op-overhead bound even over thousands of networks
-    kernel_predicts: bool = False
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -85,18 +86,7 @@ class MotifNetworks(ABC):
             )
         return grad
 
-    def fused_inner_valid_loss(
-        self,
-        theta0: torch.Tensor,
-        x_train: torch.Tensor,
-        x_valid: torch.Tensor,
-        labels: torch.Tensor,
-        steps: int,
-        lr: float,
-        l2: float,
-        adam: tuple[float, float, float],
-    ) -> torch.Tensor | None:
-        """The dish's inner loop (Adam with betas and eps `adam`) and validation loss (N,) in
-        one compiled kernel with its own backward, or None where the blueprint has none for
-        this device (the default): the dish then runs it as tensor ops."""
+    def kernel(self) -> Kernel | None:
+        """The blueprint's compiled inner loop with its own backward (`spaces.fused_loop`),
+        which the dish runs on CPU in place of these tensor ops, or None (the default)."""
         return None

@@ -56,7 +56,7 @@ import torch
 
 from spdbench.errors import InvalidInputError
 from spdbench.spaces import cell_ops, nlp_kernel
-from spdbench.spaces.fused_loop import Kernel, fused_valid_loss
+from spdbench.spaces.fused_loop import Kernel
 from spdbench.spaces.motifs import MotifNetworks
 from spdbench.spaces.nlp_cells import (
     BLEND,
@@ -93,8 +93,6 @@ def _coefficients(ops: np.ndarray) -> np.ndarray:
 
 class NLPMotifNetworks(MotifNetworks):
     """N NAS-Bench-NLP cells as tiny recurrent networks sharing one blueprint, theta (N, P)."""
-
-    kernel_predicts = True  # a loop over time steps and nodes: ~10x faster compiled
 
     def __init__(
         self,
@@ -246,26 +244,17 @@ class NLPMotifNetworks(MotifNetworks):
         )
         return logits.view(n, self.out_width, t_steps, s).permute(0, 3, 2, 1)  # (N, S, T, O)
 
-    def fused_inner_valid_loss(
-        self,
-        theta0: torch.Tensor,
-        x_train: torch.Tensor,
-        x_valid: torch.Tensor,
-        labels: torch.Tensor,
-        steps: int,
-        lr: float,
-        l2: float,
-        adam: tuple[float, float, float],
-    ) -> torch.Tensor | None:
-        # data (S, T, width) -> the kernel's (T, width, S): samples innermost
-        kernel = Kernel(
+    def kernel(self) -> Kernel:
+        # data (S, T, width) -> the kernel's (T, width, S): samples innermost; it also serves
+        # predictions, as a loop over time steps and nodes is ~10x faster compiled
+        return Kernel(
             nlp_kernel,
             (self.ops, self.sources, self.outputs),
             (self.hidden, self.in_width, self.out_width, self.time_steps, self.max_nodes),
             to_layout=lambda a: a.transpose(1, 2, 0),
             from_layout=lambda a: a.transpose(2, 0, 1),
+            predicts=True,
         )
-        return fused_valid_loss(kernel, self, theta0, x_train, x_valid, labels, steps, lr, l2, adam)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)

@@ -7,7 +7,7 @@ import torch
 
 from spdbench.errors import InvalidInputError
 from spdbench.spaces import slope_kernel
-from spdbench.spaces.fused_loop import Kernel, fused_valid_loss, numpy64
+from spdbench.spaces.fused_loop import Kernel, numpy64
 from spdbench.spaces.motifs import MotifNetworks
 
 
@@ -85,23 +85,10 @@ class SigmoidMotifNetworks(MotifNetworks):
             dim=1,
         )
 
-    def fused_inner_valid_loss(
-        self,
-        theta0: torch.Tensor,
-        x_train: torch.Tensor,
-        x_valid: torch.Tensor,
-        labels: torch.Tensor,
-        steps: int,
-        lr: float,
-        l2: float,
-        adam: tuple[float, float, float],
-    ) -> torch.Tensor | None:
-        kernel = Kernel(
-            slope_kernel,
-            (numpy64(self.slopes),),
-            (self.in_width, self.hidden, self.out_width),
+    def kernel(self) -> Kernel:
+        return Kernel(
+            slope_kernel, (numpy64(self.slopes),), (self.in_width, self.hidden, self.out_width)
         )
-        return fused_valid_loss(kernel, self, theta0, x_train, x_valid, labels, steps, lr, l2, adam)
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
