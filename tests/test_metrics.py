@@ -25,3 +25,30 @@ def test_mean_ci():
     assert mean_ci(np.array([1.0])) == (1.0, 0.0)
     m, h = mean_ci(np.array([1.0, 2.0, 3.0]))
     assert m == 2.0 and h == pytest.approx(2.4841, rel=1e-3)  # t(0.975, 2) * 1/sqrt(3)
+
+
+def test_in_loop_table_reports_undefined_steps_and_left_out_motifs():
+    """The in-loop tau table counts an undefined step as 0 and shows the share of steps that
+    left a diverged motif-network out of Eq. 2 (from fitted_info's step_dropped)."""
+    import json
+
+    import pandas as pd
+
+    from spdbench.report.compare_report import in_loop_tau_table
+
+    infos = [
+        {"step_tau": [0.5, None, 0.7, 0.2], "step_dropped": [0, 2, 1, 0]},
+        {"step_tau": [0.1, 0.3, 0.5, 0.3]},
+    ]
+    rows = pd.DataFrame(
+        {
+            "predictor": ["petri-dish"] * 2,
+            "train_size": [20, 20],
+            "kendall_tau": [0.2, 0.4],
+            "fitted_info": [json.dumps(i) for i in infos],
+        }
+    )
+    lines = in_loop_tau_table(rows)
+    row = next(line for line in lines if line.startswith("| petri-dish | 20 |"))
+    assert row.split(" | ")[2].startswith("0.325 ± ")  # undefined counts as 0: 0.35, 0.3
+    assert row.endswith("| 12% | 25% | 0.300 ± 1.271 |")

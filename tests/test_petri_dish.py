@@ -317,6 +317,33 @@ def test_an_outer_step_with_a_non_finite_gradient_is_skipped(monkeypatch):
     assert np.isfinite(p.predict(archs, Context(space=oracle.space))).all()
 
 
+def test_a_diverging_motif_is_left_out_of_its_steps_not_the_steps_skipped(monkeypatch):
+    """A motif-network whose inner loss is NaN in every outer step (as one recorded NAS-Bench-NLP
+    cell's on some synthetic data) is left out of each step's Eq. 2: the other motifs still
+    update the data at every step, as a fit without that motif would, and the dropped motifs
+    are recorded."""
+    from spdbench.predictors import petri_dish as pdm
+
+    real = pdm.inner_valid_loss
+
+    def slope_16_diverges(nets, *args):
+        losses = real(nets, *args)
+        bad = torch.as_tensor(np.asarray(nets.slopes).reshape(-1) == 1.6)
+        return losses + torch.where(bad, float("nan"), 0.0).to(losses)
+
+    oracle = SyntheticSlopeOracle()
+    archs = np.array([[0.4], [0.8], [1.2], [1.6]])
+    context = Context(space=oracle.space)
+    without = PetriDish(seed=0, **FAST).fit(archs[:3], oracle.scores(archs[:3]), context)
+    monkeypatch.setattr(pdm, "inner_valid_loss", slope_16_diverges)
+    with_it = PetriDish(seed=0, **FAST).fit(archs, oracle.scores(archs), context)
+    assert np.isfinite(with_it.dish_.history).all()  # no step skipped
+    torch.testing.assert_close(with_it.dish_.x_train, without.dish_.x_train)
+    assert with_it.fitted_info()["step_dropped"] == [1] * FAST["outer_steps"]
+    assert all(t is not None for t in with_it.fitted_info()["step_tau"])
+    assert "step_dropped" not in without.fitted_info()
+
+
 def test_in_loop_tau_is_cassimons_measure_on_each_steps_motifs():
     """fitted_info's step_tau[0] is Kendall tau of the first outer step's motifs before any
     update: the untrained dish's ranking of those same training motifs (same seed, same x0)."""

@@ -218,6 +218,8 @@ class PetriDish(Predictor):
         info: dict[str, Any] = {}
         if getattr(self, "dish_", None) is not None and self.dish_.step_tau:
             info["step_tau"] = [None if np.isnan(t) else round(t, 4) for t in self.dish_.step_tau]
+            if any(self.dish_.step_dropped):  # motifs left out of a step's Eq. 2 (diverged)
+                info["step_dropped"] = self.dish_.step_dropped
         if getattr(self, "selected_params_", None):
             info |= {"selected_params": self.selected_params_, "selection": self.selection_}
         return info
@@ -286,10 +288,12 @@ class _Dish:
         x_valid: torch.Tensor,
         history: list[float],
         step_tau: list[float] | None = None,
+        step_dropped: list[int] | None = None,
     ) -> None:
         self.params, self.theta0, self.labels = params, theta0, labels
         self.x_train, self.x_valid, self.history = x_train, x_valid, history
         self.step_tau = step_tau or []
+        self.step_dropped = step_dropped or []
 
     def predict(self, archs: np.ndarray, context: Context) -> np.ndarray:
         """Sec. 3.2: train each new motif on the optimised data; score = -inner valid loss.
@@ -378,17 +382,32 @@ def _train_dish(
     schedule = torch.optim.lr_scheduler.StepLR(
         optimizer, step_size=max(1, p["outer_decay_every"]), gamma=p["outer_lr_decay"]
     )
-    history, step_tau = [], []
+    history, step_tau, dropped = [], [], []
     n = len(archs)
+
+    def valid_losses(sub: MotifNetworks) -> torch.Tensor:
+        return inner_valid_loss(
+            sub, theta0, x_train, x_valid, labels, p["inner_steps"], p["inner_lr"], p["inner_l2"]
+        )
+
     for _ in range(p["outer_steps"]):
         # App. A.3.2: a fixed-size batch of motifs per outer step when there are more of them.
         sub, target = nets, true_losses
         if n > p["motifs_per_step"]:
             batch = torch.randperm(n, generator=gen)[: p["motifs_per_step"]].to(device)
             sub, target = nets.subset(batch), true_losses[batch]
-        losses = inner_valid_loss(
-            sub, theta0, x_train, x_valid, labels, p["inner_steps"], p["inner_lr"], p["inner_l2"]
-        )
+        losses = valid_losses(sub)
+        finite = torch.isfinite(losses.detach())
+        dropped.append(int((~finite).sum()))
+        if dropped[-1] and len(finite) - dropped[-1] >= 2:
+            # A motif-network that diverges in its inner loop (seen on recurrent cells whose
+            # products compound) has no loss for Eq. 2 to match, and its NaN would reach every
+            # gradient of the batch (0 x NaN); the paper is silent. This step's outer loss is
+            # taken over the other motifs, rerun without it (networks are independent, so
+            # their losses are unchanged).
+            keep = torch.nonzero(finite).view(-1)
+            sub, target = sub.subset(keep), target[keep]
+            losses = valid_losses(sub)
         loss = outer_loss(losses, target, p["outer_objective"])  # Eq. 2 by default
         step_tau.append(_kendall_tau(losses.detach(), target))
         optimizer.zero_grad()
@@ -407,7 +426,7 @@ def _train_dish(
         history.append(loss.item())
         # The motif-networks restart from theta_init at the next step (inner_train starts there).
     x_train, x_valid = x_train.detach().cpu(), x_valid.detach().cpu()
-    return _Dish(dict(p), theta0.cpu(), labels.cpu(), x_train, x_valid, history, step_tau)
+    return _Dish(dict(p), theta0.cpu(), labels.cpu(), x_train, x_valid, history, step_tau, dropped)
 
 
 def _kendall_tau(inner_losses: torch.Tensor, true_losses: torch.Tensor) -> float:

@@ -266,16 +266,19 @@ def in_loop_tau_table(rows: pd.DataFrame) -> list[str]:
         return []
     found = []
     for _, row in rows.iterrows():
-        taus = _fitted(row["fitted_info"]).get("step_tau")
+        info = _fitted(row["fitted_info"])
+        taus = info.get("step_tau")
         if isinstance(taus, list) and taus:
             t = np.array([0.0 if v is None else float(v) for v in taus])
             tenth = max(1, len(t) // 10)
+            dropped = np.count_nonzero(info.get("step_dropped") or [])
             found.append((predictor_label(row), int(row["train_size"]), t.mean(),
                           t[:tenth].mean(), t[-tenth:].mean(),
-                          sum(v is None for v in taus) / len(t), row["kendall_tau"]))  # fmt: skip
+                          sum(v is None for v in taus) / len(t), dropped / len(t),
+                          row["kendall_tau"]))  # fmt: skip
     if not found:
         return []
-    cols = ["predictor", "n", "all", "first", "last", "undefined", "held_out"]
+    cols = ["predictor", "n", "all", "first", "last", "undefined", "dropped", "held_out"]
     table = pd.DataFrame(found, columns=cols)
     lines = [
         "## Kendall tau inside the outer loop",
@@ -283,17 +286,20 @@ def in_loop_tau_table(rows: pd.DataFrame) -> list[str]:
         "Kendall tau between the inner validation losses and the true losses of each outer "
         "step's own motifs, before its update (the measure of Cassimon et al.'s Fig. 4 and "
         "their table; a step where it is undefined counts as 0): the mean over all steps, "
-        "over the first and the last tenth of them, and the share of undefined steps; "
-        "held-out: Kendall tau on the test architectures. Mean ± 95% interval over replicates.",
+        "over the first and the last tenth of them, the share of undefined steps, and the "
+        "share of steps that left out a motif-network whose inner loss diverged (Eq. 2 over "
+        "the others); held-out: Kendall tau on the test architectures. Mean ± 95% interval "
+        "over replicates.",
         "",
-        "| predictor | n train | all steps | first tenth | last tenth | undefined | held-out |",
-        "|---|---|---|---|---|---|---|",
+        "| predictor | n train | all steps | first tenth | last tenth | undefined | diverged "
+        "motif left out | held-out |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for (predictor, n), grp in table.groupby(["predictor", "n"], sort=False):
         cells = ["{:.3f} ± {:.3f}".format(*mean_ci(grp[c].to_numpy())) for c in cols[2:5]]
-        undefined = f"{100 * grp['undefined'].mean():.0f}%"
+        shares = " | ".join(f"{100 * grp[c].mean():.0f}%" for c in ("undefined", "dropped"))
         held = "{:.3f} ± {:.3f}".format(*mean_ci(grp["held_out"].to_numpy()))
-        lines.append(f"| {predictor} | {n} | {' | '.join(cells)} | {undefined} | {held} |")
+        lines.append(f"| {predictor} | {n} | {' | '.join(cells)} | {shares} | {held} |")
     return [*lines, ""]
 
 
