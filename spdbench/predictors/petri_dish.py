@@ -416,10 +416,10 @@ def _train_dish(
             optimizer.step()
             schedule.step()
         else:
-            # a motif-network of this batch diverged in its inner loop (seen on recurrent
-            # cells); the step would make the synthetic data NaN for good, so it is skipped
-            # (the paper is silent), its loss kept in `history` as NaN; the decay still counts
-            # it (torch warns when a schedule steps before its optimizer has)
+            # a non-finite loss or gradient left (fewer than 2 motifs did not diverge, or the
+            # reverse pass overflowed): the step would make the synthetic data NaN for good,
+            # so it is skipped, its loss kept in `history` as NaN; the decay still counts it
+            # (torch warns when a schedule steps before its optimizer has)
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler")
                 schedule.step()
