@@ -288,3 +288,23 @@ def test_a_variant_not_listed_is_an_error(tmp_path, cli):
     )
     r = cli("compare", "--config", str(config), "--out", str(tmp_path / "o"))
     assert r.code == 2 and "variants v are defined but not listed" in r.err
+
+
+def test_predictors_on_the_command_line_pick_among_a_configs_variants(tmp_path):
+    """-p names some of a config's variants: the others are not run, and not an error (they
+    are no typo), while the same config listing them in the file is still checked."""
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[compare]\nbenchmark = "synthetic-slope"\npredictors = ["k1", "k2"]\n'
+        '[compare.variants.k1]\npredictor = "knn"\nk = 1\n'
+        '[compare.variants.k2]\npredictor = "knn"\nk = 2\n'
+    )
+    options = {"predictors": "k2,random", "out": tmp_path / "o"}
+    plan = resolve_compare(options, config_file=config, explicit={"predictors"})
+    assert plan.config.predictors == ("k2", "random")
+    assert set(plan.config.variants) == {"k2"}
+    assert plan.predictor_params("k2") == {"k": 2}
+    whole = resolve_compare({"out": tmp_path / "o"}, config_file=config)
+    # the job of k2 keeps its key: a subset run reuses what the whole config stored
+    key = {j.predictor: j.key for j in plan.jobs()}["k2"]
+    assert key in {j.key for j in whole.jobs()}

@@ -166,3 +166,13 @@ def test_the_readme_search_config_plans(tmp_path):
     keys = {j.searcher: j.key for j in plan.jobs()}
     assert "/re-50@" in keys["re-50"] and "/petri-ga[dish-short]@" in keys["petri-ga[dish-short]"]
     assert "@" not in keys["regularized-evolution"]
+
+
+def test_searchers_on_the_command_line_pick_among_a_configs_variants(data_dir, tmp_path):
+    config = _config(
+        tmp_path, ["re-4", "ga-small"], "knn-1", SEARCHER_VARIANTS + PREDICTOR_VARIANTS
+    )
+    options = {"searchers": "re-4", "predictor": "knn", "out": tmp_path / "out"}
+    plan = resolve_search(options, config_file=config, explicit={"searchers", "predictor"})
+    assert list(plan.params) == ["re-4"]
+    assert plan.params["re-4"] == {"population": 4}

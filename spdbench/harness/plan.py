@@ -26,7 +26,13 @@ from spdbench.harness.executors import LOCAL, ExecutorSpec
 from spdbench.harness.protocols import Protocol, protocol_for
 from spdbench.oracles.base import Metric, Oracle
 from spdbench.oracles.catalog import BenchmarkRecord, Catalog
-from spdbench.params import check_variants, check_variants_used, resolve_variant, variant_of
+from spdbench.params import (
+    check_variants,
+    check_variants_used,
+    listed_variants,
+    resolve_variant,
+    variant_of,
+)
 from spdbench.predictors.base import Predictor, resolve
 
 MAX_SEEDS = 10_000  # replicates per run; more belongs in several runs
@@ -428,6 +434,8 @@ def resolve_compare(
     on the command line) and an optional TOML config file; fails on any bad name, metric,
     fidelity, protocol or size before any work starts."""
     raw = merge_options(read_config_file(config_file) if config_file else {}, options, explicit)
+    if "predictors" in explicit and "variants" in raw:
+        raw["variants"] = listed_variants(raw["variants"], raw.get("predictors"))
     for key in ("benchmark", "predictors"):
         if not raw.get(key):
             what = "predictors" if key == "predictors" else "benchmarks"

@@ -48,7 +48,7 @@ from spdbench.harness.store import ResultsStore
 from spdbench.io import write_json_atomic
 from spdbench.oracles.base import Metric, Oracle
 from spdbench.oracles.catalog import BenchmarkRecord, Catalog
-from spdbench.params import check_variants, check_variants_used, resolve_variant
+from spdbench.params import check_variants, check_variants_used, listed_variants, resolve_variant
 from spdbench.predictors.base import resolve
 from spdbench.search import stored
 from spdbench.search.base import SearchContext, Searcher
@@ -292,6 +292,12 @@ def resolve_search(
     raw = merge_options(
         read_config_file(config_file, "search") if config_file else {}, options, explicit
     )
+    for listed, variants in (
+        ("searchers", "searcher_variants"),
+        ("predictor", "predictor_variants"),
+    ):
+        if listed in explicit and variants in raw:
+            raw[variants] = listed_variants(raw[variants], raw.get(listed))
     out, workers = raw.pop("out", None), raw.pop("workers", 1)
     executor = ExecutorSpec.from_options(
         raw.pop("executor", None), raw.pop("scheduler", None), raw.pop("dask_workers", None)
