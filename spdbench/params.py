@@ -71,6 +71,12 @@ def check_variants(variants: Any, kind: str, key: str, example: str) -> None:
                 f"variant name {name!r} may not be blank or hold any of {' '.join(KEY_SEPARATORS)} "
                 "(they separate the parts of job keys); pick a plain name such as dish-short"
             )
+        nested = [k for k, v in spec.items() if isinstance(v, dict) and kind in v]
+        if nested:  # [compare.variants.dish-lr0.1] is the table "1" inside "dish-lr0"
+            raise ConfigError(
+                f"variant {name!r} holds a table {nested[0]!r} that names a {kind}: a dot in a "
+                f'TOML table name nests tables; quote the name, e.g. "{name}.{nested[0]}"'
+            )
         if not isinstance(spec.get(kind, name), str):
             raise ConfigError(f"variant {name!r}: {kind} must be a registered name")
 

@@ -308,3 +308,20 @@ def test_predictors_on_the_command_line_pick_among_a_configs_variants(tmp_path):
     # the job of k2 keeps its key: a subset run reuses what the whole config stored
     key = {j.predictor: j.key for j in plan.jobs()}["k2"]
     assert key in {j.key for j in whole.jobs()}
+
+
+def test_a_dotted_variant_name_says_to_quote_it(tmp_path, cli):
+    """[compare.variants.knn-k0.5] is TOML for table "5" inside "knn-k0": the error says so
+    instead of calling the listed name an unknown predictor."""
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[compare]\nbenchmark = "synthetic-slope"\npredictors = ["knn-k0.5"]\n'
+        '[compare.variants.knn-k0.5]\npredictor = "knn"\nk = 5\n'
+    )
+    r = cli("compare", "--config", str(config), "--out", str(tmp_path / "o"))
+    assert r.code == 2 and "a dot in a TOML table name nests tables" in r.err, r.err
+    assert '"knn-k0.5"' in r.err and len(r.err.strip().splitlines()) == 1
+    quoted = config.read_text().replace("variants.knn-k0.5]", 'variants."knn-k0.5"]')
+    config.write_text(quoted)
+    plan = resolve_compare({"out": tmp_path / "o"}, config_file=config)
+    assert plan.predictor_params("knn-k0.5") == {"k": 5}
