@@ -71,12 +71,6 @@ def check_variants(variants: Any, kind: str, key: str, example: str) -> None:
                 f"variant name {name!r} may not be blank or hold any of {' '.join(KEY_SEPARATORS)} "
                 "(they separate the parts of job keys); pick a plain name such as dish-short"
             )
-        nested = [k for k, v in spec.items() if isinstance(v, dict) and kind in v]
-        if nested:  # [compare.variants.dish-lr0.1] is the table "1" inside "dish-lr0"
-            raise ConfigError(
-                f"variant {name!r} holds a table {nested[0]!r} that names a {kind}: a dot in a "
-                f'TOML table name nests tables; quote the name, e.g. "{name}.{nested[0]}"'
-            )
         if not isinstance(spec.get(kind, name), str):
             raise ConfigError(f"variant {name!r}: {kind} must be a registered name")
 
@@ -95,6 +89,7 @@ def resolve_variant(
 ) -> T:
     """`resolve(registered name, hyperparameters)` of a listed name; an error it raises about
     them (a bad hyperparameter, an unknown class) names the variant."""
+    _check_not_dotted(variants, name)
     base, settings = variant_of(variants, name, kind)
     try:
         return resolve(base, settings)
@@ -112,7 +107,24 @@ def listed_variants(variants: Any, listed: Any) -> Any:
         return variants  # check_variants reports it
     names = listed.split(",") if isinstance(listed, str) else listed or ()
     keep = {str(name).strip() for name in names}
+    for name in keep:
+        _check_not_dotted(variants, name)
     return {name: spec for name, spec in variants.items() if name in keep}
+
+
+def _check_not_dotted(variants: dict[str, Any], name: str) -> None:
+    """ConfigError when a listed name with dots is not a variant but its parts are a path of
+    tables in `variants`: TOML nests [compare.variants.dish-lr0.1] as "1" inside "dish-lr0"."""
+    node: Any = variants
+    for part in name.split(".") if name not in variants else ():
+        if not isinstance(node, dict) or part not in node:
+            return
+        node = node[part]
+    if node is not variants:
+        raise ConfigError(
+            f"variant {name!r} was read as nested tables: a dot in a TOML table name nests "
+            f'tables; quote the name in its table header ("{name}")'
+        )
 
 
 def check_variants_used(

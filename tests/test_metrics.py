@@ -37,7 +37,7 @@ def test_in_loop_table_reports_undefined_steps_and_left_out_motifs():
     from spdbench.report.compare_report import in_loop_tau_table
 
     infos = [
-        {"step_tau": [0.5, None, 0.7, 0.2], "step_dropped": [0, 2, 1, 0]},
+        {"step_tau": [0.5, None, 0.7, 0.2], "step_dropped": [0, 0, 1, 2]},
         {"step_tau": [0.1, 0.3, 0.5, 0.3]},
     ]
     rows = pd.DataFrame(

@@ -321,7 +321,15 @@ def test_a_dotted_variant_name_says_to_quote_it(tmp_path, cli):
     r = cli("compare", "--config", str(config), "--out", str(tmp_path / "o"))
     assert r.code == 2 and "a dot in a TOML table name nests tables" in r.err, r.err
     assert '"knn-k0.5"' in r.err and len(r.err.strip().splitlines()) == 1
+    # also where -p picks among the file's variants, and for a name with two dots
+    config.write_text(config.read_text() + '[compare.variants.knn-a.k0.7]\npredictor = "knn"\n')
+    for listed in ("knn-k0.5", "knn-a.k0.7"):
+        r = cli("compare", "--config", str(config), "-p", listed, "--out", str(tmp_path / "o"))
+        assert r.code == 2 and f'quote the name in its table header ("{listed}")' in r.err, r.err
     quoted = config.read_text().replace("variants.knn-k0.5]", 'variants."knn-k0.5"]')
+    quoted = quoted.replace("variants.knn-a.k0.7]", 'variants."knn-a.k0.7"]')
     config.write_text(quoted)
-    plan = resolve_compare({"out": tmp_path / "o"}, config_file=config)
+    options = {"predictors": "knn-k0.5,knn-a.k0.7", "out": tmp_path / "o"}
+    plan = resolve_compare(options, config_file=config, explicit={"predictors"})
     assert plan.predictor_params("knn-k0.5") == {"k": 5}
+    assert set(plan.config.variants) == {"knn-k0.5", "knn-a.k0.7"}

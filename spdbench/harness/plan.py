@@ -434,8 +434,6 @@ def resolve_compare(
     on the command line) and an optional TOML config file; fails on any bad name, metric,
     fidelity, protocol or size before any work starts."""
     raw = merge_options(read_config_file(config_file) if config_file else {}, options, explicit)
-    if "predictors" in explicit and "variants" in raw:
-        raw["variants"] = listed_variants(raw["variants"], raw.get("predictors"))
     for key in ("benchmark", "predictors"):
         if not raw.get(key):
             what = "predictors" if key == "predictors" else "benchmarks"
@@ -447,8 +445,13 @@ def resolve_compare(
     )
     if isinstance(workers, str) and workers != "auto":
         workers = _as_int(workers, "workers")
+    config = CompareConfig.from_dict(raw)  # checks every variant of the file
+    if "predictors" in explicit:
+        config = dataclasses.replace(
+            config, variants=listed_variants(config.variants, config.predictors)
+        )
     return plan_compare(
-        CompareConfig.from_dict(raw),
+        config,
         out=out,
         workers=workers,
         job_timeout=job_timeout,

@@ -398,15 +398,17 @@ def _train_dish(
             sub, target = nets.subset(batch), true_losses[batch]
         losses = valid_losses(sub)
         finite = torch.isfinite(losses.detach())
-        dropped.append(int((~finite).sum()))
-        if dropped[-1] and len(finite) - dropped[-1] >= 2:
+        diverged = int((~finite).sum())
+        dropped.append(diverged if diverged and len(finite) - diverged >= 2 else 0)
+        if dropped[-1]:
             # A motif-network that diverges in its inner loop (seen on recurrent cells whose
             # products compound) has no loss for Eq. 2 to match, and its NaN would reach every
             # gradient of the batch (0 x NaN); the paper is silent. This step's outer loss is
             # taken over the other motifs, rerun without it (networks are independent, so
-            # their losses are unchanged).
+            # their losses are unchanged). Such a step costs about twice as much.
             keep = torch.nonzero(finite).view(-1)
             sub, target = sub.subset(keep), target[keep]
+            del losses  # free the first pass's graph before the second
             losses = valid_losses(sub)
         loss = outer_loss(losses, target, p["outer_objective"])  # Eq. 2 by default
         step_tau.append(_kendall_tau(losses.detach(), target))

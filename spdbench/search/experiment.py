@@ -292,21 +292,23 @@ def resolve_search(
     raw = merge_options(
         read_config_file(config_file, "search") if config_file else {}, options, explicit
     )
-    for listed, variants in (
-        ("searchers", "searcher_variants"),
-        ("predictor", "predictor_variants"),
-    ):
-        if listed in explicit and variants in raw:
-            raw[variants] = listed_variants(raw[variants], raw.get(listed))
     out, workers = raw.pop("out", None), raw.pop("workers", 1)
     executor = ExecutorSpec.from_options(
         raw.pop("executor", None), raw.pop("scheduler", None), raw.pop("dask_workers", None)
     )
     if not raw.get("searchers"):
         raise ConfigError("no searchers given: pass --searchers (see `spdbench searchers list`)")
-    return plan_search(
-        SearchConfig.from_dict(raw), out=out, workers=workers, executor=executor, catalog=catalog
-    )
+    config = SearchConfig.from_dict(raw)  # checks every variant of the file
+    picked = {
+        variants: listed_variants(getattr(config, variants), getattr(config, listed))
+        for listed, variants in (
+            ("searchers", "searcher_variants"),
+            ("predictor", "predictor_variants"),
+        )
+        if listed in explicit
+    }
+    config = dataclasses.replace(config, **picked)
+    return plan_search(config, out=out, workers=workers, executor=executor, catalog=catalog)
 
 
 def plan_search(
