@@ -99,12 +99,10 @@ def resolve_variant(
         raise
 
 
-def listed_variants(variants: Any, listed: Any) -> Any:
-    """A config file's variants that a command-line list names (`listed`: names or a comma-
+def listed_variants(variants: dict[str, Any], listed: Any) -> dict[str, Any]:
+    """A config's checked variants that a command-line list names (`listed`: names or a comma-
     separated string). The others are not run, and not an error: they are no typo in the
     list, so running some of a config's variants needs no edited copy of it."""
-    if not isinstance(variants, dict):
-        return variants  # check_variants reports it
     names = listed.split(",") if isinstance(listed, str) else listed or ()
     keep = {str(name).strip() for name in names}
     for name in keep:
