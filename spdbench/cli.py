@@ -234,7 +234,7 @@ def compare(
     from spdbench.report.compare_report import write_report
 
     out = plan.out
-    report_md = write_report(out, config_hash=plan.config_hash, command=f"spdbench report {out}")
+    report_md = write_report(out, run=plan.config_hash, command=f"spdbench report {out}")
     console.print(
         f"results: {out}/results.parquet (config {plan.config_hash}, record in {out}/runs/)"
     )
@@ -328,7 +328,11 @@ def _print_summary(summary: Any, config: Any) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Where to write [default: RESULTS].",
 )
-@click.option("--config-hash", help="Which config of the store [default: the most recent].")
+@click.option(
+    "--config-hash",
+    help="Which config of the store [default: the latest run's, or its config file's whole "
+    "config when -p ran only some of its predictors].",
+)
 def report(results: Path, out: Path | None, config_hash: str | None) -> None:
     """Markdown table and figures (Fig. 1 reproduction, tau vs train size, init vs query time)
     from a results folder written by `spdbench compare`; nothing is recomputed."""
@@ -581,7 +585,7 @@ def search(
     pay recorded training time; stores every evaluation, prints the final table (mean +- std
     of the incumbent's report metric) and writes a report with search curves. Finished runs
     are stored one by one: rerunning the command resumes."""
-    from spdbench.report.search_report import write_search_report
+    from spdbench.report.search_report import latest_search_config, write_search_report
     from spdbench.search.experiment import resolve_search, run_search, summarize, unstored_reruns
 
     explicit = {
@@ -638,7 +642,9 @@ def search(
         )
     console.print(table)
     report_md = write_search_report(
-        plan.out, config_hash=plan.config_hash, command=f"spdbench figures search {plan.out}"
+        plan.out,
+        config_hash=latest_search_config(plan.out, plan.config_hash),
+        command=f"spdbench figures search {plan.out}",
     )
     console.print(f"results: {plan.out}/results.parquet (config {plan.config_hash})")
     console.print(f"report: {report_md}")
@@ -681,7 +687,11 @@ def figures() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Where to write [default: RESULTS].",
 )
-@click.option("--config-hash", help="Which search config of the store [default: the latest].")
+@click.option(
+    "--config-hash",
+    help="Which search config of the store [default: the latest run's, or its config file's "
+    "whole config when --searchers or --predictor ran only part of it].",
+)
 @click.option("--title", help="Report title.")
 def figures_search(
     results: Path, out: Path | None, config_hash: str | None, title: str | None

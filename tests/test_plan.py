@@ -333,3 +333,37 @@ def test_a_dotted_variant_name_says_to_quote_it(tmp_path, cli):
     plan = resolve_compare(options, config_file=config, explicit={"predictors"})
     assert plan.predictor_params("knn-k0.5") == {"k": 5}
     assert set(plan.config.variants) == {"knn-k0.5", "knn-a.k0.7"}
+
+
+def test_the_report_after_running_some_of_a_configs_predictors_shows_the_whole_config(
+    tmp_path, cli
+):
+    """`-p` on a config file runs part of it: its record says which config it is part of,
+    and the report shows that whole config (the rerun rows new), unless a name is not in it."""
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[compare]\nbenchmark = "synthetic-slope"\npredictors = ["knn", "k1"]\n'
+        "seeds = 2\ntest_size = 20\nworkers = 1\n"
+        '[compare.variants.k1]\npredictor = "knn"\nk = 1\n'
+    )
+    out = tmp_path / "out"
+    assert cli("compare", "--config", str(config), "--out", str(out)).code == 0
+    whole = resolve_compare({"out": out}, config_file=config).config_hash
+    r = cli("compare", "--config", str(config), "-p", "k1", "--rerun", "k1", "--out", str(out))
+    assert r.code == 0, r.err
+    part = resolve_compare(
+        {"out": out, "predictors": "k1"}, config_file=config, explicit={"predictors"}
+    )
+    assert part.part_of == whole != part.config_hash
+    assert json.loads((out / "runs" / f"{part.config_hash}.json").read_text())["part_of"] == whole
+    text = (out / "report.md").read_text()
+    assert f"Config `{whole}`" in text and f"config `{part.config_hash}`, ran some" in text
+    assert "| knn " in text and "| k1 " in text
+    # a name the file does not list: the run is no part of the file's config
+    other = resolve_compare(
+        {"out": out, "predictors": "k1,random"}, config_file=config, explicit={"predictors"}
+    )
+    assert other.part_of is None
+    assert cli("compare", "--config", str(config), "-p", "k1,random", "--out", str(out)).code == 0
+    text = (out / "report.md").read_text()
+    assert f"Config `{other.config_hash}`" in text and "| knn " not in text

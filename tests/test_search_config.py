@@ -176,3 +176,22 @@ def test_searchers_on_the_command_line_pick_among_a_configs_variants(data_dir, t
     plan = resolve_search(options, config_file=config, explicit={"searchers", "predictor"})
     assert list(plan.params) == ["re-4"]
     assert plan.params["re-4"] == {"population": 4}
+
+
+def test_a_search_of_some_of_a_configs_searchers_reports_the_whole_config(data_dir, cli, tmp_path):
+    """--searchers and --predictor on a config file run part of it; the report shows the
+    whole config once that has run here, and a name the file lacks makes it no part."""
+    re4 = '[search.searcher_variants.re-4]\nsearcher = "regularized-evolution"\npopulation = 4\n'
+    config = _config(tmp_path, ["random", "re-4"], "knn", re4)
+    out = tmp_path / "out"
+    assert cli("search", "--config", str(config), "--out", str(out)).code == 0
+    whole = resolve_search({"out": out}, config_file=config).config_hash
+    options = {"searchers": "re-4", "out": out}
+    part = resolve_search(options, config_file=config, explicit={"searchers"})
+    assert part.part_of == whole != part.config_hash
+    r = cli("search", "--config", str(config), "--searchers", "re-4", "--out", str(out))
+    assert r.code == 0 and "2 of 2 runs already done" in r.err, r.err
+    text = (out / "report.md").read_text()
+    assert f"config `{whole}`" in text and "| random " in text, text
+    options = {"searchers": "re-4,regularized-evolution", "out": out}
+    assert resolve_search(options, config_file=config, explicit={"searchers"}).part_of is None

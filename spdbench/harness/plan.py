@@ -369,6 +369,8 @@ class ComparePlan:
     partial: tuple[str, ...] = ()
     # the spdbench source digest at planning time: rows name the code the run started with
     source: str = dataclasses.field(default_factory=lambda: provenance.source_digest())
+    # the hash of the config file's whole config when -p ran only some of its predictors
+    part_of: str | None = None
 
     def predictor_params(self, name: str) -> dict[str, Any]:
         """The `__init__` keyword arguments (seed aside) of a listed predictor."""
@@ -419,6 +421,7 @@ class ComparePlan:
                 },
                 "predictor_params": {n: self.config.predictor_of(n)[1] for n in self.predictors},
             },
+            **({"part_of": self.part_of} if self.part_of else {}),
             **provenance.run_stamp(self.oracle, self.source),
         }
 
@@ -433,7 +436,8 @@ def resolve_compare(
     """The plan of a compare run from command-line `options` (those in `explicit` were given
     on the command line) and an optional TOML config file; fails on any bad name, metric,
     fidelity, protocol or size before any work starts."""
-    raw = merge_options(read_config_file(config_file) if config_file else {}, options, explicit)
+    file_values = read_config_file(config_file) if config_file else {}
+    raw = merge_options(file_values, options, explicit)
     for key in ("benchmark", "predictors"):
         if not raw.get(key):
             what = "predictors" if key == "predictors" else "benchmarks"
@@ -446,11 +450,18 @@ def resolve_compare(
     if isinstance(workers, str) and workers != "auto":
         workers = _as_int(workers, "workers")
     config = CompareConfig.from_dict(raw)  # checks every variant of the file
+    part_of = None
     if "predictors" in explicit:
         config = dataclasses.replace(
             config, variants=listed_variants(config.variants, config.predictors)
         )
-    return plan_compare(
+        # a run of some of the file's predictors: the report shows the file's whole config
+        # once that has run (a name not in the file makes it no part of it)
+        if file_values.get("predictors"):
+            whole = CompareConfig.from_dict({**raw, "predictors": file_values["predictors"]})
+            if whole.hash() != config.hash() and set(config.predictors) <= set(whole.predictors):
+                part_of = whole.hash()
+    plan = plan_compare(
         config,
         out=out,
         workers=workers,
@@ -458,6 +469,7 @@ def resolve_compare(
         executor=executor,
         catalog=catalog,
     )
+    return dataclasses.replace(plan, part_of=part_of)
 
 
 def plan_compare(

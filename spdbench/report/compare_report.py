@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from spdbench import provenance
-from spdbench.errors import DataFileError
+from spdbench.errors import ConfigError, DataFileError
 from spdbench.harness import reruns
 from spdbench.harness.compare import failed_jobs, predictor_label, summarize
 from spdbench.harness.metrics import mean_ci
@@ -30,6 +30,7 @@ from spdbench.io import atomic_path
 from spdbench.oracles.catalog import load_oracle
 from spdbench.report.budget_grid import figure_tau_budget_grid
 from spdbench.report.plotting import plt, save_figure
+from spdbench.report.run_records import latest_record, whole_config
 
 
 def _z(v: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
@@ -40,15 +41,16 @@ def _z(v: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
 
 def latest_config(results: Path, rows: pd.DataFrame) -> str:
     """The config of the most recent run record, else of the most recently finished job."""
-    records = []
-    for path in (results / "runs").glob("*.json"):
-        try:
-            records.append((json.loads(path.read_text()).get("started_at", ""), path.stem))
-        except (OSError, ValueError):
-            continue
-    if records:
-        return max(records)[1]
-    return str(rows.sort_values("finished_at")["config_hash"].iloc[-1])
+    return latest_record(results) or str(rows.sort_values("finished_at")["config_hash"].iloc[-1])
+
+
+def _job_keys(record: dict[str, Any]) -> set[str] | None:
+    """The keys of the jobs a compare run record stands for (None: it does not say)."""
+    try:
+        jobs = jobs_of_record(record)
+    except (ConfigError, KeyError, TypeError):
+        return None
+    return None if jobs is None else {job.key for job in jobs}
 
 
 def rows_of_config(results: Path, rows: pd.DataFrame, config_hash: str) -> pd.DataFrame:
@@ -361,9 +363,16 @@ def code_versions_table(rows: pd.DataFrame) -> list[str]:
 
 
 def write_report(
-    results: Path, out: Path | None = None, config_hash: str | None = None, command: str = ""
+    results: Path,
+    out: Path | None = None,
+    config_hash: str | None = None,
+    command: str = "",
+    *,
+    run: str | None = None,
 ) -> Path:
-    """Write report.md and figures for one config of a results folder; returns the .md path."""
+    """Write report.md and figures for one config of a results folder; returns the .md path.
+    By default the config of `run` (the latest run): the config file's whole config when
+    that run ran only some of its predictors and the whole config has run here."""
     rows = ResultsStore(results).read()
     if rows.empty:
         raise DataFileError(
@@ -378,7 +387,10 @@ def write_report(
             f"{results} does not hold compare results (no column {', '.join(missing)}); "
             "point `spdbench report` at a folder written by `spdbench compare`"
         )
-    config_hash = config_hash or latest_config(results, rows)
+    part = None
+    if config_hash is None:
+        part = run or latest_config(results, rows)
+        config_hash = whole_config(results, part, _job_keys)
     rows = rows_of_config(results, rows, config_hash)
     if rows.empty:
         raise DataFileError(f"{results} has no results for config {config_hash}")
@@ -406,7 +418,13 @@ def write_report(
         "",
         f"Regenerate: `{command}`" if command else "",
         "",
-        f"Config `{config_hash}` (full record in `runs/{config_hash}.json`), protocol {rows['protocol'].iloc[0]}, "
+        f"Config `{config_hash}` (full record in `runs/{config_hash}.json`"
+        + (
+            f"; the latest run, config `{part}`, ran some of its predictors"
+            if part not in (None, config_hash)
+            else ""
+        )
+        + f"), protocol {rows['protocol'].iloc[0]}, "
         f"metric {rows['metric'].iloc[0]} at epoch {rows['fidelity'].iloc[0]}, data checksum {provenance.checksum_text(rows['data_checksum'].iloc[0])}. "
         "Mean ± 95% interval over replicates. Init time: simulated training cost of the training set (0 for predictors that do not learn from it, such as replayed zero-cost proxies) plus measured "
         "fit time (plus simulated time the predictor spent); query time per architecture: measured predict time "

@@ -24,22 +24,23 @@ from spdbench.harness import reruns
 from spdbench.harness.store import ResultsStore
 from spdbench.io import atomic_path
 from spdbench.report.plotting import plt, save_figure
+from spdbench.report.run_records import latest_record, whole_config
 from spdbench.search.experiment import bootstrap_ci, failed, summarize
 from spdbench.search.stored import rows_of_jobs, run_aliases
 
 
-def latest_search_config(results: Path) -> str:
-    records = []
-    for path in (results / "runs").glob("*.json"):
-        try:
-            rec = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if rec.get("command") == "search":
-            records.append((rec.get("started_at", ""), path.stem))
-    if not records:
+def latest_search_config(results: Path, run: str | None = None) -> str:
+    """The search config to report by default: that of `run` (the latest run), or the config
+    file's whole config when that run ran only part of it (see `whole_config`)."""
+    run = run or latest_record(results, "search")
+    if run is None:
         raise DataFileError(f"{results} holds no search run record (runs/*.json)")
-    return max(records)[1]
+    return whole_config(results, run, _job_keys)
+
+
+def _job_keys(record: dict) -> set[str] | None:
+    jobs = record.get("resolved", {}).get("jobs")
+    return set(jobs) if isinstance(jobs, list) else None
 
 
 def load_rows(results: Path, config_hash: str | None = None) -> tuple[pd.DataFrame, dict]:

@@ -227,6 +227,8 @@ class SearchPlan:
     variants: dict[str, str] = dataclasses.field(default_factory=dict)
     # the spdbench source digest at planning time: rows name the code the run started with
     source: str = dataclasses.field(default_factory=lambda: provenance.source_digest())
+    # the hash of the config file's whole config when --searchers or --predictor ran part of it
+    part_of: str | None = None
 
     @property
     def config_hash(self) -> str:
@@ -276,6 +278,7 @@ class SearchPlan:
                 },
                 "params": self.params,
             },
+            **({"part_of": self.part_of} if self.part_of else {}),
             **provenance.run_stamp(self.oracle, self.source),
         }
 
@@ -289,9 +292,8 @@ def resolve_search(
 ) -> SearchPlan:
     """The plan of a search run from command-line options and an optional TOML file
     ([search] table); fails on any bad name, metric, fidelity or budget before work starts."""
-    raw = merge_options(
-        read_config_file(config_file, "search") if config_file else {}, options, explicit
-    )
+    file_values = read_config_file(config_file, "search") if config_file else {}
+    raw = merge_options(file_values, options, explicit)
     out, workers = raw.pop("out", None), raw.pop("workers", 1)
     executor = ExecutorSpec.from_options(
         raw.pop("executor", None), raw.pop("scheduler", None), raw.pop("dask_workers", None)
@@ -308,7 +310,24 @@ def resolve_search(
         if listed in explicit
     }
     config = dataclasses.replace(config, **picked)
-    return plan_search(config, out=out, workers=workers, executor=executor, catalog=catalog)
+    plan = plan_search(config, out=out, workers=workers, executor=executor, catalog=catalog)
+    # a run of some of the file's searchers or predictors: the report shows the file's whole
+    # config once that has run (a name not in the file makes it no part of it)
+    from_file = {k: file_values.get(k) for k in ("searchers", "predictor") if k in explicit}
+    if from_file and all(from_file.values()):
+        whole = SearchConfig.from_dict({**raw, **from_file})
+        if whole.hash() != config.hash() and all(
+            set(_names(getattr(config, k))) <= set(_names(getattr(whole, k))) for k in from_file
+        ):
+            plan = dataclasses.replace(plan, part_of=whole.hash())
+    return plan
+
+
+def _names(listed: str | tuple[str, ...] | None) -> list[str]:
+    """The names of a comma-separated string or a tuple of them."""
+    if isinstance(listed, str):
+        return [n.strip() for n in listed.split(",") if n.strip()]
+    return list(listed or ())
 
 
 def plan_search(
@@ -330,7 +349,7 @@ def plan_search(
         for name in config.searchers
     }
     check_variants_used(config.searcher_variants, config.searchers, "searchers", "--searchers")
-    predictors = [p.strip() for p in (config.predictor or "").split(",") if p.strip()]
+    predictors = _names(config.predictor)
     # an unknown name or hyperparameter fails even where no searcher uses it
     predictor_params = {
         p: resolve_variant(config.predictor_variants, p, "predictor", _predictor_settings)

@@ -1,0 +1,43 @@
+"""Which config of a results store a report shows, from the run records (runs/<hash>.json)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def read_record(results: Path, config_hash: str) -> dict[str, Any] | None:
+    """The run record of a config, None when it is missing or unreadable."""
+    try:
+        record = json.loads((results / "runs" / f"{config_hash}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def latest_record(results: Path, command: str | None = None) -> str | None:
+    """The config hash of the most recently started run (of `command`, if given)."""
+    records = []
+    for path in (results / "runs").glob("*.json"):
+        record = read_record(results, path.stem)
+        if record is not None and (command is None or record.get("command") == command):
+            records.append((record.get("started_at", ""), path.stem))
+    return max(records)[1] if records else None
+
+
+def whole_config(
+    results: Path, config_hash: str, job_keys: Callable[[dict[str, Any]], set[str] | None]
+) -> str:
+    """The config file's whole config when `config_hash` ran only part of it (`-p`,
+    `--searchers`, `--predictor`; its record's `part_of`) and that whole config's run record
+    here holds every job of this run (by `job_keys`); else `config_hash` itself. So the
+    report after a partial rerun still shows the whole config's jobs, the rerun ones new."""
+    record = read_record(results, config_hash)
+    whole = record.get("part_of") if record else None
+    whole_record = read_record(results, whole) if isinstance(whole, str) else None
+    if record is None or whole_record is None:
+        return config_hash
+    part, every = job_keys(record), job_keys(whole_record)
+    return whole if part is not None and every is not None and part <= every else config_hash
