@@ -336,10 +336,13 @@ def test_a_dotted_variant_name_says_to_quote_it(tmp_path, cli):
 
 
 def test_the_report_after_running_some_of_a_configs_predictors_shows_the_whole_config(
-    tmp_path, cli
+    tmp_path, cli, monkeypatch
 ):
     """`-p` on a config file runs part of it: its record says which config it is part of,
-    and the report shows that whole config (the rerun rows new), unless a name is not in it."""
+    and the report shows that whole config (the rerun rows new, an unfinished rerun named),
+    unless a name is not in it."""
+    from spdbench.predictors.knn import KNNPredictor
+
     config = tmp_path / "c.toml"
     config.write_text(
         '[compare]\nbenchmark = "synthetic-slope"\npredictors = ["knn", "k1"]\n'
@@ -358,7 +361,15 @@ def test_the_report_after_running_some_of_a_configs_predictors_shows_the_whole_c
     assert json.loads((out / "runs" / f"{part.config_hash}.json").read_text())["part_of"] == whole
     text = (out / "report.md").read_text()
     assert f"Config `{whole}`" in text and f"config `{part.config_hash}`, ran some" in text
-    assert "| knn " in text and "| k1 " in text
+    assert "| knn " in text and "| k1 " in text and "unfinished" not in text
+    real = KNNPredictor._predict
+    monkeypatch.setattr(
+        KNNPredictor, "_predict", lambda self, a, c: 1 / 0 if self.k == 1 else real(self, a, c)
+    )
+    r = cli("compare", "--config", str(config), "-p", "k1", "--rerun", "k1", "--out", str(out))
+    assert r.code == 4
+    assert "An unfinished `--rerun k1` left 2 job(s)" in (out / "report.md").read_text()
+    monkeypatch.setattr(KNNPredictor, "_predict", real)
     # a name the file does not list: the run is no part of the file's config
     other = resolve_compare(
         {"out": out, "predictors": "k1,random"}, config_file=config, explicit={"predictors"}

@@ -65,11 +65,12 @@ def marker(out: Path, config_hash: str, names: Collection[str]) -> Path:
     return out / f"rerun-{config_hash}-{provenance.config_hash(sorted(names))[:8]}.json"
 
 
-def unfinished(results: Path, config_hash: str) -> list[str]:
-    """Markdown lines for a report: each `--rerun` of this config that stopped before redoing
-    its jobs (their stored rows are still the old ones)."""
+def unfinished(results: Path, *config_hashes: str) -> list[str]:
+    """Markdown lines for a report: each `--rerun` of these configs that stopped before
+    redoing its jobs (their stored rows are still the old ones)."""
     lines = []
-    for path in sorted(results.glob(f"rerun-{config_hash}-*.json")):
+    paths = {p for h in config_hashes for p in results.glob(f"rerun-{h}-*.json")}
+    for path in sorted(paths):
         try:
             saved = json.loads(path.read_text())
             names, pending = ", ".join(saved["predictors"]), len(saved["pending"])

@@ -30,7 +30,7 @@ from spdbench.io import atomic_path
 from spdbench.oracles.catalog import load_oracle
 from spdbench.report.budget_grid import figure_tau_budget_grid
 from spdbench.report.plotting import plt, save_figure
-from spdbench.report.run_records import latest_record, whole_config
+from spdbench.report.run_records import latest_record, parts_of, whole_config
 
 
 def _z(v: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
@@ -443,7 +443,7 @@ def write_report(
     text += selections_table(finished)
     text += in_loop_tau_table(finished)
     text += code_versions_table(rows)
-    text += reruns.unfinished(results, config_hash)
+    text += reruns.unfinished(results, config_hash, *parts_of(results, config_hash))
     if len(failed):
         text += ["## Failed jobs", "", "| predictor | failed jobs | first error |", "|---|---|---|"]
         for name, grp in failed.groupby("predictor", sort=False):

@@ -27,6 +27,15 @@ def latest_record(results: Path, command: str | None = None) -> str | None:
     return max(records)[1] if records else None
 
 
+def parts_of(results: Path, config_hash: str) -> list[str]:
+    """The configs of the runs here that ran part of `config_hash` (their record's `part_of`)."""
+    return sorted(
+        path.stem
+        for path in (results / "runs").glob("*.json")
+        if (read_record(results, path.stem) or {}).get("part_of") == config_hash
+    )
+
+
 def whole_config(
     results: Path, config_hash: str, job_keys: Callable[[dict[str, Any]], set[str] | None]
 ) -> str:

@@ -24,7 +24,7 @@ from spdbench.harness import reruns
 from spdbench.harness.store import ResultsStore
 from spdbench.io import atomic_path
 from spdbench.report.plotting import plt, save_figure
-from spdbench.report.run_records import latest_record, whole_config
+from spdbench.report.run_records import latest_record, parts_of, whole_config
 from spdbench.search.experiment import bootstrap_ci, failed, summarize
 from spdbench.search.stored import rows_of_jobs, run_aliases
 
@@ -207,7 +207,8 @@ def write_search_report(
     if len(bad):
         lines += ["", f"{len(bad)} run(s) failed:"]
         lines += [f"- {r['searcher']} r{r['replicate']}: {r['error']}" for _, r in bad.iterrows()]
-    lines += ["", *reruns.unfinished(results, record["config_hash"])]
+    whole = record["config_hash"]
+    lines += ["", *reruns.unfinished(results, whole, *parts_of(results, whole))]
     lines += [
         "![by evaluations](by_evaluations.png)",
         "",
