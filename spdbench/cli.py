@@ -231,14 +231,15 @@ def compare(
             plan, rerun=reruns, on_start=started, on_done=finished, executor=executor
         )
     _print_summary(summarize(rows), plan.config)
-    from spdbench.report.compare_report import write_report
+    from spdbench.report.compare_report import config_to_report, write_report
 
     out = plan.out
     report_md = write_report(out, run=plan.config_hash, command=f"spdbench report {out}")
     console.print(
         f"results: {out}/results.parquet (config {plan.config_hash}, record in {out}/runs/)"
     )
-    console.print(f"report: {report_md}")
+    shown = config_to_report(out, plan.config_hash)
+    console.print(f"report: {report_md}{_whole_note(shown, plan.config_hash)}")
     _raise_if_failed(
         failed,
         len(rows),
@@ -321,6 +322,13 @@ def _print_summary(summary: Any, config: Any) -> None:
 # ---------------------------------------------------------------------------------------------
 # benchmarks and predictors
 # ---------------------------------------------------------------------------------------------
+def _whole_note(reported: str, run: str) -> str:
+    """What the console says after the report path when the report shows another config."""
+    if reported == run:
+        return ""
+    return f" (of config {reported}: the config file's whole config, this run's rows in it)"
+
+
 @cli.command(short_help="The report again from a results folder (nothing is recomputed).")
 @click.argument("results", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
@@ -330,8 +338,8 @@ def _print_summary(summary: Any, config: Any) -> None:
 )
 @click.option(
     "--config-hash",
-    help="Which config of the store [default: the latest run's, or its config file's whole "
-    "config when -p ran only some of its predictors].",
+    help="Which config of the store [default: the latest run's; when -p ran only some of "
+    "its config file's predictors, that file's whole config if it has run in RESULTS].",
 )
 def report(results: Path, out: Path | None, config_hash: str | None) -> None:
     """Markdown table and figures (Fig. 1 reproduction, tau vs train size, init vs query time)
@@ -643,11 +651,12 @@ def search(
     console.print(table)
     report_md = write_search_report(
         plan.out,
-        config_hash=latest_search_config(plan.out, plan.config_hash),
+        run=plan.config_hash,
         command=f"spdbench figures search {plan.out}",
     )
     console.print(f"results: {plan.out}/results.parquet (config {plan.config_hash})")
-    console.print(f"report: {report_md}")
+    shown = latest_search_config(plan.out, plan.config_hash)
+    console.print(f"report: {report_md}{_whole_note(shown, plan.config_hash)}")
     _raise_if_failed(
         failures,
         len(rows),
@@ -689,8 +698,9 @@ def figures() -> None:
 )
 @click.option(
     "--config-hash",
-    help="Which search config of the store [default: the latest run's, or its config file's "
-    "whole config when --searchers or --predictor ran only part of it].",
+    help="Which search config of the store [default: the latest run's; when --searchers or "
+    "--predictor ran only part of its config file, that file's whole config if it has run in "
+    "RESULTS].",
 )
 @click.option("--title", help="Report title.")
 def figures_search(

@@ -95,7 +95,14 @@ def resolve_variant(
         return resolve(base, settings)
     except (ConfigError, UnknownNameError) as exc:
         if name in variants:
-            raise type(exc)(f"variant {name!r}: {exc}") from exc
+            tables = [k for k, v in settings.items() if isinstance(v, dict)]
+            hint = (
+                f'; if "{name}.{tables[0]}" is a variant name, quote it in its table header '
+                "(a dot in a TOML table name nests tables)"
+                if tables
+                else ""
+            )
+            raise type(exc)(f"variant {name!r}: {exc}{hint}") from exc
         raise
 
 

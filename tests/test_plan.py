@@ -333,6 +333,14 @@ def test_a_dotted_variant_name_says_to_quote_it(tmp_path, cli):
     plan = resolve_compare(options, config_file=config, explicit={"predictors"})
     assert plan.predictor_params("knn-k0.5") == {"k": 5}
     assert set(plan.config.variants) == {"knn-k0.5", "knn-a.k0.7"}
+    # a dotted name whose first part is a listed predictor: that predictor's error says it
+    config.write_text(
+        '[compare]\nbenchmark = "synthetic-slope"\npredictors = ["knn"]\n'
+        '[compare.variants.knn.5]\npredictor = "knn"\nk = 5\n'
+    )
+    r = cli("compare", "--config", str(config), "--out", str(tmp_path / "o"))
+    assert r.code == 2 and "no settable hyperparameter 5" in r.err, r.err
+    assert 'if "knn.5" is a variant name, quote it in its table header' in r.err
 
 
 def test_the_report_after_running_some_of_a_configs_predictors_shows_the_whole_config(
@@ -354,6 +362,7 @@ def test_the_report_after_running_some_of_a_configs_predictors_shows_the_whole_c
     whole = resolve_compare({"out": out}, config_file=config).config_hash
     r = cli("compare", "--config", str(config), "-p", "k1", "--rerun", "k1", "--out", str(out))
     assert r.code == 0, r.err
+    assert f"(of config {whole}: the config file's whole config" in " ".join(r.out.split())
     part = resolve_compare(
         {"out": out, "predictors": "k1"}, config_file=config, explicit={"predictors"}
     )
@@ -370,11 +379,24 @@ def test_the_report_after_running_some_of_a_configs_predictors_shows_the_whole_c
     assert r.code == 4
     assert "An unfinished `--rerun k1` left 2 job(s)" in (out / "report.md").read_text()
     monkeypatch.setattr(KNNPredictor, "_predict", real)
+    # the whole config's run started but stored nothing (interrupted): the report says so
+    fresh = tmp_path / "fresh"
+    started = resolve_compare({"out": fresh}, config_file=config)
+    (fresh / "runs").mkdir()
+    (fresh / "runs" / f"{whole}.json").write_text(json.dumps(started.record_json()))
+    assert cli("compare", "--config", str(config), "-p", "k1", "--out", str(fresh)).code == 0
+    text = (fresh / "report.md").read_text()
+    assert f"Config `{whole}`" in text and "2 of 4 jobs of this config are stored" in text
     # a name the file does not list: the run is no part of the file's config
     other = resolve_compare(
         {"out": out, "predictors": "k1,random"}, config_file=config, explicit={"predictors"}
     )
     assert other.part_of is None
+    # all of the file's names in another order: the whole config, not a part of it
+    reordered = resolve_compare(
+        {"out": out, "predictors": "k1,knn"}, config_file=config, explicit={"predictors"}
+    )
+    assert reordered.part_of is None
     assert cli("compare", "--config", str(config), "-p", "k1,random", "--out", str(out)).code == 0
     text = (out / "report.md").read_text()
     assert f"Config `{other.config_hash}`" in text and "| knn " not in text

@@ -601,3 +601,19 @@ def test_variant_names_that_would_break_job_keys_are_refused(cli, tmp_path):
         cli("search", "--config", str(config), "--out", str(tmp_path / "out")),
         "variant name 'ga[x]' may not be blank or hold any of",
     )
+
+
+def test_compare_and_search_results_do_not_share_a_folder(data_dir, cli, tmp_path):
+    """Their rows do not mix: each command refuses a folder holding the other's results,
+    before any work and without touching them."""
+    out = tmp_path / "out"
+    args = ("-b", "slopes-test", "--seeds", "1", "--out", str(out))
+    assert cli("compare", "-p", "random", "--workers", "1", *args).code == 0
+    before = sorted(p.name for p in out.rglob("*"))
+    r = cli("search", "-s", "random", "--budget", "5evals", *args)
+    _one_line_error(r, "holds `spdbench compare` results", "results folder of its own")
+    assert sorted(p.name for p in out.rglob("*")) == before
+    searched = tmp_path / "searched"
+    assert cli("search", "-s", "random", "--budget", "5evals", *args[:-1], str(searched)).code == 0
+    r = cli("compare", "-p", "random", *args[:-1], str(searched))
+    _one_line_error(r, "holds `spdbench search` results")

@@ -192,6 +192,7 @@ def test_a_search_of_some_of_a_configs_searchers_reports_the_whole_config(data_d
     r = cli("search", "--config", str(config), "--searchers", "re-4", "--out", str(out))
     assert r.code == 0 and "2 of 2 runs already done" in r.err, r.err
     text = (out / "report.md").read_text()
-    assert f"config `{whole}`" in text and "| random " in text, text
+    assert f"config `{whole}` (the latest run, config `{part.config_hash}`, ran part" in text
+    assert "| random " in text
     options = {"searchers": "re-4,regularized-evolution", "out": out}
     assert resolve_search(options, config_file=config, explicit={"searchers"}).part_of is None

@@ -459,7 +459,7 @@ def resolve_compare(
         # once that has run (a name not in the file makes it no part of it)
         if file_values.get("predictors"):
             whole = CompareConfig.from_dict({**raw, "predictors": file_values["predictors"]})
-            if whole.hash() != config.hash() and set(config.predictors) <= set(whole.predictors):
+            if set(config.predictors) < set(whole.predictors):
                 part_of = whole.hash()
     plan = plan_compare(
         config,
@@ -585,8 +585,18 @@ def auto_workers(predictors: Iterable[type[Predictor]], jobs: int) -> int:
     return max(1, min(os.cpu_count() or 1, jobs))
 
 
-def _check_writable(out: Path) -> None:
-    """Create the results folder now, so an unwritable one fails before any work starts."""
+def _check_writable(out: Path, command: str = "compare") -> None:
+    """Create the results folder now, so an unwritable one, or one holding another command's
+    results (their rows do not mix), fails before any work starts."""
+    for path in sorted((out / "runs").glob("*.json")):
+        other = None
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            other = json.loads(path.read_text()).get("command")
+        if other and other != command:
+            raise ConfigError(
+                f"{out} holds `spdbench {other}` results; give `spdbench {command}` a "
+                "results folder of its own (--out)"
+            )
     try:
         out.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=out).close()

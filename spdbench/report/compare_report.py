@@ -30,7 +30,7 @@ from spdbench.io import atomic_path
 from spdbench.oracles.catalog import load_oracle
 from spdbench.report.budget_grid import figure_tau_budget_grid
 from spdbench.report.plotting import plt, save_figure
-from spdbench.report.run_records import latest_record, parts_of, whole_config
+from spdbench.report.run_records import latest_record, parts_of, read_record, whole_config
 
 
 def _z(v: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
@@ -51,6 +51,27 @@ def _job_keys(record: dict[str, Any]) -> set[str] | None:
     except (ConfigError, KeyError, TypeError):
         return None
     return None if jobs is None else {job.key for job in jobs}
+
+
+def config_to_report(results: Path, run: str) -> str:
+    """The config a report of run `run` shows: its own, or its config file's whole config
+    when it ran only some of that config's predictors and the whole config has run here."""
+    return whole_config(results, run, _job_keys)
+
+
+def _unrun_jobs(results: Path, config_hash: str, stored: int) -> list[str]:
+    """Markdown lines saying how many of a config's jobs have no stored row (not run yet, or
+    interrupted); nothing when all have one or the record does not list them."""
+    record = read_record(results, config_hash)
+    jobs = _job_keys(record) if record else None
+    if jobs is None or stored >= len(jobs):
+        return []
+    return [
+        f"{stored} of {len(jobs)} jobs of this config are stored; the other "
+        f"{len(jobs) - stored} have not run (or were interrupted): rerunning the config's "
+        "command runs them and keeps the stored ones.",
+        "",
+    ]
 
 
 def rows_of_config(results: Path, rows: pd.DataFrame, config_hash: str) -> pd.DataFrame:
@@ -390,7 +411,7 @@ def write_report(
     part = None
     if config_hash is None:
         part = run or latest_config(results, rows)
-        config_hash = whole_config(results, part, _job_keys)
+        config_hash = config_to_report(results, part)
     rows = rows_of_config(results, rows, config_hash)
     if rows.empty:
         raise DataFileError(f"{results} has no results for config {config_hash}")
@@ -437,6 +458,7 @@ def write_report(
             else ""
         ),
         "",
+        *_unrun_jobs(results, config_hash, len(rows)),
         markdown_table(finished, summary) if not finished.empty else "No job finished.",
         "",
     ]

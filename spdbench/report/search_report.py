@@ -121,10 +121,17 @@ def write_search_report(
     *,
     command: str = "",
     title: str | None = None,
+    run: str | None = None,
 ) -> Path:
-    """Figures and a markdown report of one search config; returns the markdown path."""
+    """Figures and a markdown report of one search config; returns the markdown path. By
+    default the config of `run` (the latest run), or its config file's whole config when
+    that run ran only part of it and the whole config has run here."""
     results = Path(results)
     out = Path(out) if out else results
+    part = None
+    if config_hash is None:
+        part = run or latest_record(results, "search")
+        config_hash = latest_search_config(results, part)
     rows, record = load_rows(results, config_hash)
     ok = rows.drop(index=failed(rows).index)
     res = record["resolved"]
@@ -190,7 +197,13 @@ def write_search_report(
         "(the evaluated architecture with the best searched value).",
         "",
         f"Data checksum {provenance.checksum_text(record.get('data_checksum', ''))}, "
-        f"config `{record['config_hash']}`, "
+        f"config `{record['config_hash']}`"
+        + (
+            f" (the latest run, config `{part}`, ran part of it)"
+            if part not in (None, record["config_hash"])
+            else ""
+        )
+        + ", "
         f"master seed {record['seed']}, spdbench {record['versions'].get('spdbench', '?')}.",
         "",
         f"| searcher | runs | final {rm} mean ± std | 95% bootstrap interval | regret | "

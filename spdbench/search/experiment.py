@@ -316,9 +316,10 @@ def resolve_search(
     from_file = {k: file_values.get(k) for k in ("searchers", "predictor") if k in explicit}
     if from_file and all(from_file.values()):
         whole = SearchConfig.from_dict({**raw, **from_file})
-        if whole.hash() != config.hash() and all(
-            set(_names(getattr(config, k))) <= set(_names(getattr(whole, k))) for k in from_file
-        ):
+        pairs = [
+            (set(_names(getattr(config, k))), set(_names(getattr(whole, k)))) for k in from_file
+        ]
+        if all(mine <= every for mine, every in pairs) and any(m < e for m, e in pairs):
             plan = dataclasses.replace(plan, part_of=whole.hash())
     return plan
 
@@ -403,7 +404,7 @@ def plan_search(
             searchers[label], params[label] = cls, kwargs
             variants[label] = config.variant_hash(name, p)
     out = Path(out) if out else Path("results") / f"search-{Path(config.benchmark).stem}"
-    _check_writable(out)
+    _check_writable(out, "search")
     return SearchPlan(
         config, record, oracle, searchers, params, metric, fidelity, report_metric,
         report_fidelity, budget, out, workers, executor or ExecutorSpec(), variants,
