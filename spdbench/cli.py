@@ -1105,6 +1105,8 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors and meaningful exit codes."""
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args or os.environ.get("SPDBENCH_DEBUG") == "1"
+    if "--debug" in args:  # wherever it is typed (a group option, it belongs before commands)
+        args = ["--debug", *(a for a in args if a != "--debug")]
     try:
         code = cli.main(args=args, prog_name="spdbench", standalone_mode=False)
     except click.ClickException as exc:

@@ -21,6 +21,17 @@ def test_help_on_every_subcommand(cli, sub):
     assert r.code == 0 and "Usage: spdbench" in r.out
 
 
+def test_python_dash_m_spdbench_is_the_same_command_line(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "spdbench", "benchmarks", "info", "no-such-benchmark"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 2 and r.stderr.startswith("spdbench: error: unknown benchmark"), r
+
+
 def test_search_is_no_longer_a_stub(cli):
     r = cli("search", "--anything")  # an unknown option is a usage error now, not exit 3
     assert r.code == 2 and "not implemented yet" not in r.err and "--anything" in r.err
@@ -119,8 +130,9 @@ def test_missing_required_options(cli):
 
 
 def test_debug_shows_the_traceback_and_keeps_the_exit_code(cli):
-    r = cli("--debug", "compare", "-b", "nope", "-p", "knn")
-    assert r.code == 2 and "Traceback" in r.err and "UnknownNameError" in r.err
+    for args in (("--debug", "compare", "-b", "nope"), ("compare", "-b", "nope", "--debug")):
+        r = cli(*args, "-p", "knn")
+        assert r.code == 2 and "Traceback" in r.err and "UnknownNameError" in r.err, r.err
 
 
 def test_benchmarks_list_info_and_query(cli, data_dir):

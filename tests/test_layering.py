@@ -18,7 +18,7 @@ LAYERS = {
     "predictors": 3, "groundtruth": 3, "convert": 3,
     "harness": 4, "testing": 4, "search": 4,
     "report": 5,
-    "cli": 6,
+    "cli": 6, "__main__": 6,
 }  # fmt: skip
 
 
