@@ -1101,12 +1101,26 @@ def data_convert(
 
 
 # ---------------------------------------------------------------------------------------------
+def _accept_debug_anywhere(group: click.Group) -> None:
+    """`--debug` after a subcommand too (where an error message suggests adding it): a hidden
+    flag on every command, read by `main` (click still parses it, so an option's value that
+    reads "--debug" stays a value)."""
+    for command in group.commands.values():
+        if not any(p.name == "debug" for p in command.params):
+            command.params.append(
+                click.Option(["--debug"], is_flag=True, expose_value=False, hidden=True)
+            )
+        if isinstance(command, click.Group):
+            _accept_debug_anywhere(command)
+
+
+_accept_debug_anywhere(cli)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors and meaningful exit codes."""
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args or os.environ.get("SPDBENCH_DEBUG") == "1"
-    if "--debug" in args:  # wherever it is typed (a group option, it belongs before commands)
-        args = ["--debug", *(a for a in args if a != "--debug")]
     try:
         code = cli.main(args=args, prog_name="spdbench", standalone_mode=False)
     except click.ClickException as exc:

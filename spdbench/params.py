@@ -6,6 +6,7 @@ per name holding the registered class it runs and the hyperparameters it sets.""
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -95,7 +96,12 @@ def resolve_variant(
         return resolve(base, settings)
     except (ConfigError, UnknownNameError) as exc:
         if name in variants:
-            tables = [k for k, v in settings.items() if isinstance(v, dict)]
+            tables = [
+                k
+                for k, v in settings.items()
+                if isinstance(v, dict)
+                and re.search(rf"no settable hyperparameter [^;]*\b{re.escape(k)}\b", str(exc))
+            ]
             hint = (
                 f'; if "{name}.{tables[0]}" is a variant name, quote it in its table header '
                 "(a dot in a TOML table name nests tables)"

@@ -341,14 +341,31 @@ def test_a_dotted_variant_name_says_to_quote_it(tmp_path, cli):
     r = cli("compare", "--config", str(config), "--out", str(tmp_path / "o"))
     assert r.code == 2 and "no settable hyperparameter 5" in r.err, r.err
     assert 'if "knn.5" is a variant name, quote it in its table header' in r.err
+    # a table-valued setting the error is not about gets no such hint
+    config.write_text(
+        '[compare]\nbenchmark = "synthetic-slope"\npredictors = ["v"]\n'
+        '[compare.variants.v]\npredictor = "nope"\nparams = {a = 1}\n'
+    )
+    r = cli("compare", "--config", str(config), "--out", str(tmp_path / "o"))
+    assert r.code == 2 and "unknown predictor 'nope'" in r.err and "quote" not in r.err, r.err
+
+
+def test_a_malformed_list_in_the_file_does_not_refuse_a_run_that_replaces_it(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[compare]\nbenchmark = "synthetic-slope"\npredictors = ["knn", "knn"]\nseeds = 1\n'
+    )
+    options = {"predictors": "knn", "out": tmp_path / "o"}
+    plan = resolve_compare(options, config_file=config, explicit={"predictors"})
+    assert plan.config.predictors == ("knn",) and plan.part_of is None
 
 
 def test_the_report_after_running_some_of_a_configs_predictors_shows_the_whole_config(
     tmp_path, cli, monkeypatch
 ):
     """`-p` on a config file runs part of it: its record says which config it is part of,
-    and the report shows that whole config (the rerun rows new, an unfinished rerun named),
-    unless a name is not in it."""
+    and the report shows that whole config (an unfinished rerun of the part named), unless a
+    name is not in it."""
     from spdbench.predictors.knn import KNNPredictor
 
     config = tmp_path / "c.toml"
@@ -360,6 +377,7 @@ def test_the_report_after_running_some_of_a_configs_predictors_shows_the_whole_c
     out = tmp_path / "out"
     assert cli("compare", "--config", str(config), "--out", str(out)).code == 0
     whole = resolve_compare({"out": out}, config_file=config).config_hash
+    assert "jobs of this config are stored" not in (out / "report.md").read_text()
     r = cli("compare", "--config", str(config), "-p", "k1", "--rerun", "k1", "--out", str(out))
     assert r.code == 0, r.err
     assert f"(of config {whole}: the config file's whole config" in " ".join(r.out.split())
@@ -371,6 +389,10 @@ def test_the_report_after_running_some_of_a_configs_predictors_shows_the_whole_c
     text = (out / "report.md").read_text()
     assert f"Config `{whole}`" in text and f"config `{part.config_hash}`, ran some" in text
     assert "| knn " in text and "| k1 " in text and "unfinished" not in text
+    assert cli("report", str(out), "--out", str(tmp_path / "again")).code == 0  # by default
+    assert (tmp_path / "again" / "report.md").read_text().split("\n", 3)[3] == text.split("\n", 3)[
+        3
+    ]
     real = KNNPredictor._predict
     monkeypatch.setattr(
         KNNPredictor, "_predict", lambda self, a, c: 1 / 0 if self.k == 1 else real(self, a, c)

@@ -12,6 +12,7 @@ import pytest
 from test_search import _one_line_error
 
 from spdbench import plugins
+from spdbench.errors import ConfigError
 from spdbench.predictors.knn import KNNPredictor
 from spdbench.search.experiment import SearchConfig, resolve_search
 
@@ -106,6 +107,14 @@ def test_the_predictor_option_names_a_config_variant(data_dir, tmp_path):
     assert plan.params == {"petri-ga[knn-1]": {"predictor": "knn", "predictor_params": {"k": 1}}}
 
 
+def test_a_predictor_list_in_the_file_reads_as_the_comma_separated_option():
+    base = {"benchmark": "slopes-test", "searchers": ["petri-ga"]}
+    listed = SearchConfig.from_dict({**base, "predictor": ["knn", "random"]})
+    assert listed == SearchConfig.from_dict({**base, "predictor": "knn,random"})
+    with pytest.raises(ConfigError, match="predictor must be a name or a list of names"):
+        SearchConfig.from_dict({**base, "predictor": 3})
+
+
 def test_a_config_without_variants_keeps_its_hashes():
     config = SearchConfig(benchmark="nb201-cifar10", searchers=("random",))
     assert "searcher_variants" not in config.to_dict()
@@ -196,3 +205,13 @@ def test_a_search_of_some_of_a_configs_searchers_reports_the_whole_config(data_d
     assert "| random " in text
     options = {"searchers": "re-4,regularized-evolution", "out": out}
     assert resolve_search(options, config_file=config, explicit={"searchers"}).part_of is None
+    # --predictor: some of petri-ga's predictors; `figures search` by default shows the whole
+    both = SEARCHER_VARIANTS + PREDICTOR_VARIANTS
+    config = _config(tmp_path, ["re-4", "ga-small"], "knn,knn-1", both)
+    out = tmp_path / "ga"
+    assert cli("search", "--config", str(config), "--out", str(out)).code == 0
+    r = cli("search", "--config", str(config), "--predictor", "knn-1", "--out", str(out))
+    assert r.code == 0 and "4 of 4 runs already done" in r.err, r.err
+    assert cli("figures", "search", str(out)).code == 0
+    text = (out / "report.md").read_text()
+    assert "ran part of it" in text and "| ga-small[knn] " in text and "| ga-small[knn-1] " in text

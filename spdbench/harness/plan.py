@@ -457,10 +457,12 @@ def resolve_compare(
         )
         # a run of some of the file's predictors: the report shows the file's whole config
         # once that has run (a name not in the file makes it no part of it)
-        if file_values.get("predictors"):
-            whole = CompareConfig.from_dict({**raw, "predictors": file_values["predictors"]})
-            if set(config.predictors) < set(whole.predictors):
-                part_of = whole.hash()
+        whole = None
+        with contextlib.suppress(ConfigError):  # the file's own list: not this run's
+            if file_values.get("predictors"):
+                whole = CompareConfig.from_dict({**raw, "predictors": file_values["predictors"]})
+        if whole is not None and set(config.predictors) < set(whole.predictors):
+            part_of = whole.hash()
     plan = plan_compare(
         config,
         out=out,

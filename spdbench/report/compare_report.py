@@ -465,7 +465,7 @@ def write_report(
     text += selections_table(finished)
     text += in_loop_tau_table(finished)
     text += code_versions_table(rows)
-    text += reruns.unfinished(results, config_hash, *parts_of(results, config_hash))
+    text += reruns.unfinished(results, config_hash, *parts_of(results, config_hash, _job_keys))
     if len(failed):
         text += ["## Failed jobs", "", "| predictor | failed jobs | first error |", "|---|---|---|"]
         for name, grp in failed.groupby("predictor", sort=False):

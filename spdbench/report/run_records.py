@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -18,21 +19,28 @@ def read_record(results: Path, config_hash: str) -> dict[str, Any] | None:
 
 
 def latest_record(results: Path, command: str | None = None) -> str | None:
-    """The config hash of the most recently started run (of `command`, if given)."""
+    """The config hash of the most recently started run (of `command`, if given); runs that
+    started in the same second by their record's modification time."""
     records = []
     for path in (results / "runs").glob("*.json"):
         record = read_record(results, path.stem)
         if record is not None and (command is None or record.get("command") == command):
-            records.append((record.get("started_at", ""), path.stem))
-    return max(records)[1] if records else None
+            with contextlib.suppress(OSError):
+                records.append(
+                    (str(record.get("started_at", "")), path.stat().st_mtime_ns, path.stem)
+                )
+    return max(records)[2] if records else None
 
 
-def parts_of(results: Path, config_hash: str) -> list[str]:
-    """The configs of the runs here that ran part of `config_hash` (their record's `part_of`)."""
+def parts_of(
+    results: Path, config_hash: str, job_keys: Callable[[dict[str, Any]], set[str] | None]
+) -> list[str]:
+    """The configs of the runs here that ran part of `config_hash`: those whose report shows
+    it (`whole_config`)."""
     return sorted(
         path.stem
         for path in (results / "runs").glob("*.json")
-        if (read_record(results, path.stem) or {}).get("part_of") == config_hash
+        if path.stem != config_hash and whole_config(results, path.stem, job_keys) == config_hash
     )
 
 

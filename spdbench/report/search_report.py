@@ -39,8 +39,10 @@ def latest_search_config(results: Path, run: str | None = None) -> str:
 
 
 def _job_keys(record: dict) -> set[str] | None:
-    jobs = record.get("resolved", {}).get("jobs")
-    return set(jobs) if isinstance(jobs, list) else None
+    """The keys of the runs a search run record stands for (None: it does not say)."""
+    resolved = record.get("resolved")
+    jobs = resolved.get("jobs") if isinstance(resolved, dict) else None
+    return {str(j) for j in jobs} if isinstance(jobs, list) else None
 
 
 def load_rows(results: Path, config_hash: str | None = None) -> tuple[pd.DataFrame, dict]:
@@ -221,7 +223,7 @@ def write_search_report(
         lines += ["", f"{len(bad)} run(s) failed:"]
         lines += [f"- {r['searcher']} r{r['replicate']}: {r['error']}" for _, r in bad.iterrows()]
     whole = record["config_hash"]
-    lines += ["", *reruns.unfinished(results, whole, *parts_of(results, whole))]
+    lines += ["", *reruns.unfinished(results, whole, *parts_of(results, whole, _job_keys))]
     lines += [
         "![by evaluations](by_evaluations.png)",
         "",

@@ -20,6 +20,7 @@ test metric of the same kind where recorded, 100 evaluations.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import json
@@ -121,6 +122,12 @@ class SearchConfig:
             data["searchers"] = [s.strip() for s in data["searchers"].split(",") if s.strip()]
         if data.get("searchers") is not None:
             data["searchers"] = tuple(data["searchers"])
+        if isinstance(data.get("predictor"), list | tuple):  # TOML list: as on the command line
+            data["predictor"] = ",".join(str(p) for p in data["predictor"])
+        if data.get("predictor") is not None and not isinstance(data["predictor"], str):
+            raise ConfigError(
+                f"predictor must be a name or a list of names, got {data['predictor']!r}"
+            )
         for key in ("seeds", "seed", "fidelity", "report_fidelity", "workers_sim"):
             if data.get(key) is not None:
                 data[key] = _as_int(data[key], key)
@@ -314,8 +321,11 @@ def resolve_search(
     # a run of some of the file's searchers or predictors: the report shows the file's whole
     # config once that has run (a name not in the file makes it no part of it)
     from_file = {k: file_values.get(k) for k in ("searchers", "predictor") if k in explicit}
+    whole = None
     if from_file and all(from_file.values()):
-        whole = SearchConfig.from_dict({**raw, **from_file})
+        with contextlib.suppress(ConfigError):  # the file's own lists: not this run's
+            whole = SearchConfig.from_dict({**raw, **from_file})
+    if whole is not None:
         pairs = [
             (set(_names(getattr(config, k))), set(_names(getattr(whole, k)))) for k in from_file
         ]
