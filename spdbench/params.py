@@ -112,12 +112,44 @@ def resolve_variant(
         raise
 
 
+def names_of(listed: Any) -> list[str]:
+    """The names of a comma-separated string (blanks dropped), or of a list as it is."""
+    if isinstance(listed, str):
+        return [name.strip() for name in listed.split(",") if name.strip()]
+    return list(listed or ())
+
+
+def narrowed_from(
+    narrowed: Any,
+    from_dict: Callable[[dict[str, Any]], Any],
+    raw: dict[str, Any],
+    file_values: dict[str, Any],
+    keys: Iterable[str],
+) -> str | None:
+    """The hash of a config file's whole config (the file's `keys` lists with this run's
+    other options, `raw`) when the command line's lists in `narrowed` name a proper part of
+    the file's: each a subset, one smaller. None when they do not, when the file lists none
+    of them, or when its own lists are malformed (they are not this run's)."""
+    listed = {key: file_values.get(key) for key in keys}
+    if not listed or not all(listed.values()):
+        return None
+    try:
+        whole = from_dict({**raw, **listed})
+    except ConfigError:
+        return None
+    pairs = [
+        (set(names_of(getattr(narrowed, k))), set(names_of(getattr(whole, k)))) for k in listed
+    ]
+    if all(mine <= every for mine, every in pairs) and any(m < e for m, e in pairs):
+        return whole.hash()
+    return None
+
+
 def listed_variants(variants: dict[str, Any], listed: Any) -> dict[str, Any]:
     """A config's checked variants that a command-line list names (`listed`: names or a comma-
     separated string). The others are not run, and not an error: they are no typo in the
     list, so running some of a config's variants needs no edited copy of it."""
-    names = listed.split(",") if isinstance(listed, str) else listed or ()
-    keep = {str(name).strip() for name in names}
+    keep = {str(name).strip() for name in names_of(listed)}
     for name in keep:
         _check_not_dotted(variants, name)
     return {name: spec for name, spec in variants.items() if name in keep}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import tempfile
 import tomllib
@@ -24,12 +23,15 @@ from spdbench import provenance
 from spdbench.errors import ConfigError
 from spdbench.harness.executors import LOCAL, ExecutorSpec
 from spdbench.harness.protocols import Protocol, protocol_for
+from spdbench.harness.run_records import records
 from spdbench.oracles.base import Metric, Oracle
 from spdbench.oracles.catalog import BenchmarkRecord, Catalog
 from spdbench.params import (
     check_variants,
     check_variants_used,
     listed_variants,
+    names_of,
+    narrowed_from,
     resolve_variant,
     variant_of,
 )
@@ -123,7 +125,7 @@ class CompareConfig:
         try:
             for key in ("predictors", "train_sizes", "fidelities"):
                 if isinstance(data.get(key), str):
-                    data[key] = [p.strip() for p in data[key].split(",") if p.strip()]
+                    data[key] = names_of(data[key])
                 if data.get(key) is not None:
                     data[key] = tuple(data[key])
             if data.get("train_sizes") is not None:
@@ -272,9 +274,8 @@ def split_aliases(out: Path) -> dict[str, str]:
     before 2026-11-30) -> today's, for the configs recorded in OUT/runs/, so that a rerun
     of such a config with more seeds or train sizes still finds the jobs they share."""
     aliases = {}
-    for path in sorted((out / "runs").glob("*.json")):
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError, ConfigError):
-            record = json.loads(path.read_text())
+    for _, record in records(out):
+        with contextlib.suppress(KeyError, TypeError, ConfigError):
             resolved = record["resolved"]
             if record.get("command") == "compare" and "having" in resolved:
                 config = CompareConfig.from_dict(record["config"])
@@ -450,19 +451,14 @@ def resolve_compare(
     if isinstance(workers, str) and workers != "auto":
         workers = _as_int(workers, "workers")
     config = CompareConfig.from_dict(raw)  # checks every variant of the file
-    part_of = None
     if "predictors" in explicit:
         config = dataclasses.replace(
             config, variants=listed_variants(config.variants, config.predictors)
         )
-        # a run of some of the file's predictors: the report shows the file's whole config
-        # once that has run (a name not in the file makes it no part of it)
-        whole = None
-        with contextlib.suppress(ConfigError):  # the file's own list: not this run's
-            if file_values.get("predictors"):
-                whole = CompareConfig.from_dict({**raw, "predictors": file_values["predictors"]})
-        if whole is not None and set(config.predictors) < set(whole.predictors):
-            part_of = whole.hash()
+    # a run of some of the file's predictors: the report shows the file's whole config once
+    # that has run
+    narrowed = ("predictors",) if "predictors" in explicit else ()
+    whole = narrowed_from(config, CompareConfig.from_dict, raw, file_values, narrowed)
     plan = plan_compare(
         config,
         out=out,
@@ -471,7 +467,7 @@ def resolve_compare(
         executor=executor,
         catalog=catalog,
     )
-    return dataclasses.replace(plan, part_of=part_of)
+    return dataclasses.replace(plan, part_of=whole)
 
 
 def plan_compare(
@@ -590,10 +586,8 @@ def auto_workers(predictors: Iterable[type[Predictor]], jobs: int) -> int:
 def _check_writable(out: Path, command: str = "compare") -> None:
     """Create the results folder now, so an unwritable one, or one holding another command's
     results (their rows do not mix), fails before any work starts."""
-    for path in sorted((out / "runs").glob("*.json")):
-        other = None
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            other = json.loads(path.read_text()).get("command")
+    for _, record in records(out):
+        other = record.get("command")
         if other and other != command:
             raise ConfigError(
                 f"{out} holds `spdbench {other}` results; give `spdbench {command}` a "

@@ -25,12 +25,12 @@ from spdbench.harness.compare import failed_jobs, predictor_label, summarize
 from spdbench.harness.metrics import mean_ci
 from spdbench.harness.plan import jobs_of_record, select_jobs, split_aliases
 from spdbench.harness.protocols import SigmoidSlopeProtocol
+from spdbench.harness.run_records import latest_record, parts_of, read_record, whole_config
 from spdbench.harness.store import ResultsStore
 from spdbench.io import atomic_path
 from spdbench.oracles.catalog import load_oracle
 from spdbench.report.budget_grid import figure_tau_budget_grid
 from spdbench.report.plotting import plt, save_figure
-from spdbench.report.run_records import latest_record, parts_of, read_record, whole_config
 
 
 def _z(v: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:

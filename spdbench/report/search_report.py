@@ -21,10 +21,10 @@ import pandas as pd
 from spdbench import provenance
 from spdbench.errors import DataFileError
 from spdbench.harness import reruns
+from spdbench.harness.run_records import latest_record, parts_of, whole_config
 from spdbench.harness.store import ResultsStore
 from spdbench.io import atomic_path
 from spdbench.report.plotting import plt, save_figure
-from spdbench.report.run_records import latest_record, parts_of, whole_config
 from spdbench.search.experiment import bootstrap_ci, failed, summarize
 from spdbench.search.stored import rows_of_jobs, run_aliases
 

@@ -20,7 +20,6 @@ test metric of the same kind where recorded, 100 evaluations.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import inspect
 import json
@@ -49,7 +48,14 @@ from spdbench.harness.store import ResultsStore
 from spdbench.io import write_json_atomic
 from spdbench.oracles.base import Metric, Oracle
 from spdbench.oracles.catalog import BenchmarkRecord, Catalog
-from spdbench.params import check_variants, check_variants_used, listed_variants, resolve_variant
+from spdbench.params import (
+    check_variants,
+    check_variants_used,
+    listed_variants,
+    names_of,
+    narrowed_from,
+    resolve_variant,
+)
 from spdbench.predictors.base import resolve
 from spdbench.search import stored
 from spdbench.search.base import SearchContext, Searcher
@@ -119,7 +125,7 @@ class SearchConfig:
             )
         data = dict(raw)
         if isinstance(data.get("searchers"), str):
-            data["searchers"] = [s.strip() for s in data["searchers"].split(",") if s.strip()]
+            data["searchers"] = names_of(data["searchers"])
         if data.get("searchers") is not None:
             data["searchers"] = tuple(data["searchers"])
         if isinstance(data.get("predictor"), list | tuple):  # TOML list: as on the command line
@@ -319,26 +325,10 @@ def resolve_search(
     config = dataclasses.replace(config, **picked)
     plan = plan_search(config, out=out, workers=workers, executor=executor, catalog=catalog)
     # a run of some of the file's searchers or predictors: the report shows the file's whole
-    # config once that has run (a name not in the file makes it no part of it)
-    from_file = {k: file_values.get(k) for k in ("searchers", "predictor") if k in explicit}
-    whole = None
-    if from_file and all(from_file.values()):
-        with contextlib.suppress(ConfigError):  # the file's own lists: not this run's
-            whole = SearchConfig.from_dict({**raw, **from_file})
-    if whole is not None:
-        pairs = [
-            (set(_names(getattr(config, k))), set(_names(getattr(whole, k)))) for k in from_file
-        ]
-        if all(mine <= every for mine, every in pairs) and any(m < e for m, e in pairs):
-            plan = dataclasses.replace(plan, part_of=whole.hash())
-    return plan
-
-
-def _names(listed: str | tuple[str, ...] | None) -> list[str]:
-    """The names of a comma-separated string or a tuple of them."""
-    if isinstance(listed, str):
-        return [n.strip() for n in listed.split(",") if n.strip()]
-    return list(listed or ())
+    # config once that has run
+    narrowed = [k for k in ("searchers", "predictor") if k in explicit]
+    whole = narrowed_from(config, SearchConfig.from_dict, raw, file_values, narrowed)
+    return dataclasses.replace(plan, part_of=whole)
 
 
 def plan_search(
@@ -360,7 +350,7 @@ def plan_search(
         for name in config.searchers
     }
     check_variants_used(config.searcher_variants, config.searchers, "searchers", "--searchers")
-    predictors = _names(config.predictor)
+    predictors = names_of(config.predictor)
     # an unknown name or hyperparameter fails even where no searcher uses it
     predictor_params = {
         p: resolve_variant(config.predictor_variants, p, "predictor", _predictor_settings)

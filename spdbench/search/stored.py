@@ -11,7 +11,6 @@ records in OUT/runs/ name those configs, so their runs are found under today's k
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,6 +19,8 @@ import pandas as pd
 
 from spdbench.errors import SpdbenchError
 from spdbench.harness.plan import one_row_per_job
+from spdbench.harness.run_records import records
+from spdbench.params import names_of
 
 # former run hash -> (today's, the single predictor its config named or "", the searchers
 # listed there that take a predictor)
@@ -33,14 +34,13 @@ def run_aliases(out: Path) -> Aliases:
     from spdbench.search.experiment import SearchConfig, searcher_class
 
     aliases: Aliases = {}
-    for path in sorted((out / "runs").glob("*.json")):
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError, SpdbenchError):
-            record = json.loads(path.read_text())
+    for _, record in records(out):
+        with contextlib.suppress(KeyError, TypeError, SpdbenchError):
             if record.get("command") != "search":
                 continue
             config = SearchConfig.from_dict(record["config"])
             today = config.run_hash()
-            names = [p.strip() for p in (config.predictor or "").split(",") if p.strip()]
+            names = names_of(config.predictor)
             single = names[0] if len(names) == 1 else ""
             registered = {
                 n: config.searcher_variants.get(n, {}).get("searcher", n) for n in config.searchers

@@ -1,10 +1,11 @@
-"""Which config of a results store a report shows, from the run records (runs/<hash>.json)."""
+"""The run records of a results folder (runs/<config-hash>.json, one per config run there),
+and which config a report of the folder shows."""
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +19,24 @@ def read_record(results: Path, config_hash: str) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+def records(results: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(config hash, record) of every readable run record of a results folder, by hash."""
+    for path in sorted((results / "runs").glob("*.json")):
+        record = read_record(results, path.stem)
+        if record is not None:
+            yield path.stem, record
+
+
 def latest_record(results: Path, command: str | None = None) -> str | None:
     """The config hash of the most recently started run (of `command`, if given); runs that
     started in the same second by their record's modification time."""
-    records = []
-    for path in (results / "runs").glob("*.json"):
-        record = read_record(results, path.stem)
-        if record is not None and (command is None or record.get("command") == command):
+    started = []
+    for config_hash, record in records(results):
+        if command is None or record.get("command") == command:
             with contextlib.suppress(OSError):
-                records.append(
-                    (str(record.get("started_at", "")), path.stat().st_mtime_ns, path.stem)
-                )
-    return max(records)[2] if records else None
+                mtime = (results / "runs" / f"{config_hash}.json").stat().st_mtime_ns
+                started.append((str(record.get("started_at", "")), mtime, config_hash))
+    return max(started)[2] if started else None
 
 
 def parts_of(
@@ -37,11 +44,11 @@ def parts_of(
 ) -> list[str]:
     """The configs of the runs here that ran part of `config_hash`: those whose report shows
     it (`whole_config`)."""
-    return sorted(
-        path.stem
-        for path in (results / "runs").glob("*.json")
-        if path.stem != config_hash and whole_config(results, path.stem, job_keys) == config_hash
-    )
+    return [
+        part
+        for part, _ in records(results)
+        if part != config_hash and whole_config(results, part, job_keys) == config_hash
+    ]
 
 
 def whole_config(
