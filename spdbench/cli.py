@@ -1126,19 +1126,16 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        err_console.print("spdbench: aborted")
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        click.echo(
+            "spdbench: interrupted; finished work is saved, rerun the command to resume", err=True
+        )
         sys.exit(130)
     except SpdbenchError as exc:
         if debug:  # the traceback, but the same exit code: --debug changes what is shown
             traceback.print_exc()
         click.echo(f"spdbench: error: {shorten(str(exc), 2000)}", err=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo(
-            "spdbench: interrupted; finished work is saved, rerun the command to resume", err=True
-        )
-        sys.exit(130)
     except Exception as exc:
         if debug:
             raise

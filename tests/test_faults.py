@@ -58,6 +58,50 @@ def test_kill_9_of_compare_leaves_no_process_behind(tmp_path):
     assert not [p for p in workers if _alive(p)], "processes outlived the killed compare"
 
 
+# a background shell starts its jobs with SIGINT ignored, and Python then never raises
+# KeyboardInterrupt: the launcher restores the default, as a terminal would have it
+_LAUNCH_WITH_BROKEN_PREDICTORS = (
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "import sys; sys.path.insert(0, sys.argv[1]); import broken_predictors as b; "
+    "from spdbench import plugins; real = plugins.load; "
+    "plugins.load = lambda k, n: b.BY_NAME.get(n) or real(k, n); "
+    "from spdbench.cli import main; main(sys.argv[2:])"
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigint_to_compare_ends_running_jobs_and_keeps_finished_ones(tmp_path):
+    """SIGINT to the compare process alone (as `kill -INT`, not a terminal's Ctrl-C, which
+    reaches the workers too): it stops within seconds, though its two workers are each inside
+    a ten-minute fit, exits 130, leaves no worker behind, and keeps the finished rows."""
+    out, marks = tmp_path / "out", tmp_path / "marks"
+    marks.mkdir()
+    env = {**os.environ, "SPDBENCH_TEST_SLOW_S": "600", "SPDBENCH_TEST_MARKS": str(marks)}
+    run = subprocess.Popen(
+        [sys.executable, "-c", _LAUNCH_WITH_BROKEN_PREDICTORS, str(Path(__file__).parent),
+         "compare", "-b", "synthetic-slope", "-p", "random,slow", "--seeds", "3",
+         "--test-size", "20", "--workers", "2", "--out", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(marks.iterdir())) < 2:
+        time.sleep(0.1)
+    assert len(list(marks.iterdir())) == 2, "the two slow fits did not start"
+    workers = _children(run.pid)
+    start = time.monotonic()
+    run.send_signal(signal.SIGINT)
+    err = run.communicate(timeout=60)[1].decode()
+    assert time.monotonic() - start < 30, "compare waited for its running jobs"
+    assert run.returncode == 130, err[-2000:]
+    assert "interrupted; finished work is saved" in err
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.2)
+    assert not [p for p in workers if _alive(p)], "workers outlived the interrupted compare"
+    rows = ResultsStore(out).read()
+    assert (rows["status"] == "ok").all() and set(rows["predictor"]) <= {"random"}
+
+
 def test_two_runs_on_one_folder_keep_every_row(tmp_path):
     out = tmp_path / "both"
     args = [sys.executable, "-m", "spdbench.cli", "compare", "-b", "synthetic-slope", "-p",

@@ -242,8 +242,13 @@ def _local_rows(plan: Any, jobs: list[Any], run: RunFn) -> Iterable[dict[str, An
                 "finished job is stored: rerun without the culprit, or with --workers 1 to see it"
             ) from exc
         except BaseException:
-            for fut in futures:
-                fut.cancel()
+            # Ctrl-C (or the caller stopping early): end the running jobs too instead of
+            # waiting for them, since a fit can take an hour. Only this process stores rows, so
+            # nothing half-written is left, and a rerun runs those jobs again.
+            running = list((getattr(pool, "_processes", None) or {}).values())  # private
+            pool.shutdown(wait=False, cancel_futures=True)  # forgets its processes
+            for process in running:
+                process.terminate()
             raise
 
 
