@@ -303,7 +303,9 @@ def _print_summary(summary: Any, config: Any) -> None:
     )
 
     def fmt(row: Any, m: str, spec: str = ".3f") -> str:
-        return f"{row[m]:{spec}}±{row[m + '_ci']:{spec}}"
+        from spdbench.harness.metrics import mean_pm
+
+        return mean_pm(row[m], row[m + "_ci"], spec, sep="±")
 
     for _, row in summary.iterrows():
         table.add_row(

@@ -9,6 +9,14 @@ def shorten(text: str, limit: int = 300) -> str:
     )
 
 
+def did_you_mean(name: str, known: list[str]) -> str:
+    """' (did you mean X?)' when `name` is a near miss of one of `known` (a typo), else ''."""
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
 class SpdbenchError(Exception):
     """Base of all errors caused by input the user can fix (exit code 2)."""
 

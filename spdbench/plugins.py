@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from spdbench.errors import SpdbenchError, UnknownNameError
+from spdbench.errors import SpdbenchError, UnknownNameError, did_you_mean
 
 GROUPS = {
     "predictor": "spdbench.predictors",
@@ -68,8 +68,9 @@ def load(kind: str, name: str) -> Any:
     eps = _entry_points(kind)
     if name not in eps:
         valid = ", ".join(usage_name(kind, n) for n in sorted(eps)) or "(none installed)"
+        hint = did_you_mean(name, sorted(eps))
         raise UnknownNameError(
-            f"unknown {kind} {name!r}; installed: {valid} (see `spdbench {kind}s list`)"
+            f"unknown {kind} {name!r}{hint}; installed: {valid} (see `spdbench {kind}s list`)"
         )
     try:
         return eps[name].load()

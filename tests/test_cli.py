@@ -52,6 +52,15 @@ def test_unknown_predictor_lists_valid_names(cli, tmp_path):
     )
 
 
+def test_a_misspelt_name_gets_a_suggestion(cli, data_dir):
+    r = cli("compare", "-b", "synthetic-slope", "-p", "petri-dsh")
+    _one_line_error(r, "unknown predictor 'petri-dsh' (did you mean petri-dish?)")
+    r = cli("compare", "-b", "synthetic-slop", "-p", "knn")
+    _one_line_error(r, "unknown benchmark 'synthetic-slop' (did you mean synthetic-slope?)")
+    r = cli("compare", "-b", "synthetic-slope", "-p", "oracle9000")
+    assert "did you mean" not in r.err  # no suggestion when nothing is close
+
+
 def test_unknown_benchmark_lists_valid_names(cli, data_dir):
     r = cli("compare", "-b", "nb999", "-p", "knn")
     _one_line_error(r, "unknown benchmark 'nb999'", "synthetic-slope", "slopes-test")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from spdbench.errors import InvalidInputError
-from spdbench.harness.metrics import mean_ci, ranking_metrics
+from spdbench.harness.metrics import mean_ci, mean_pm, ranking_metrics
 
 
 def test_perfect_reversed_and_constant_rankings():
@@ -22,7 +22,9 @@ def test_metrics_reject_bad_input():
 
 
 def test_mean_ci():
-    assert mean_ci(np.array([1.0])) == (1.0, 0.0)
+    m, h = mean_ci(np.array([1.0]))
+    assert m == 1.0 and np.isnan(h)  # one run: no interval
+    assert mean_pm(m, h) == "1.000" and mean_pm(0.5, 0.25, ".2f") == "0.50 ± 0.25"
     m, h = mean_ci(np.array([1.0, 2.0, 3.0]))
     assert m == 2.0 and h == pytest.approx(2.4841, rel=1e-3)  # t(0.975, 2) * 1/sqrt(3)
 

@@ -38,13 +38,23 @@ def ranking_metrics(
 
 
 def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
-    """Mean and half-width of the Student-t confidence interval (0 for a single value)."""
+    """Mean and half-width of the Student-t confidence interval (NaN for a single value: one
+    run gives no interval)."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
     if v.size == 0:
         return float("nan"), float("nan")
     if v.size == 1:
-        return float(v[0]), 0.0
+        return float(v[0]), float("nan")
     sem = stats.sem(v)
     half = float(sem * stats.t.ppf(0.5 + confidence / 2, v.size - 1)) if sem > 0 else 0.0
     return float(v.mean()), half
+
+
+def mean_pm(mean: float, half: float, spec: str = ".3f", sep: str = " ± ") -> str:
+    """'mean ± half' as tables show it; the mean alone where there is no interval (one run)."""
+    return (
+        f"{mean:{spec}}"
+        if np.isnan(half) and not np.isnan(mean)
+        else f"{mean:{spec}}{sep}{half:{spec}}"
+    )

@@ -81,7 +81,9 @@ class CompareConfig:
             raise ConfigError(f"seeds must be between 1 and {MAX_SEEDS:,}, got {self.seeds}")
         if self.train_sizes is not None:
             if not self.train_sizes or min(self.train_sizes) < 2:
-                raise ConfigError(f"train sizes must be at least 2, got {self.train_sizes}")
+                raise ConfigError(
+                    f"train sizes must be at least 2, got {','.join(map(str, self.train_sizes))}"
+                )
             if len(set(self.train_sizes)) != len(self.train_sizes):
                 raise ConfigError(f"train sizes are listed twice: {list(self.train_sizes)}")
             if max(self.train_sizes) > MAX_ARCHS:
@@ -156,6 +158,7 @@ class CompareConfig:
 
 
 def _as_int(value: Any, key: str) -> int:
+    key = key.replace("_", " ")  # as the user reads it: train_sizes in TOML, --train-sizes
     if isinstance(value, bool) or not isinstance(value, int | str | float):
         raise ConfigError(f"{key} must be an integer, got {value!r}")
     try:

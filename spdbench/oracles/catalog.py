@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from spdbench import plugins
-from spdbench.errors import ChecksumError, DataFileError, UnknownNameError, shorten
+from spdbench.errors import ChecksumError, DataFileError, UnknownNameError, did_you_mean, shorten
 from spdbench.io import sha256_file, write_json_atomic
 from spdbench.oracles.base import Metric, Oracle
 from spdbench.oracles.cached_runs import CachedRuns, CachedRunsOracle, write_cached_runs
@@ -229,13 +229,14 @@ class Catalog:
     def get(self, name: str) -> BenchmarkRecord:
         """The record called `name`; UnknownNameError listing the known ones."""
         if name not in self._records:
+            hint = did_you_mean(name, self.names(available=False))
             missing = (
                 f"; your data folder {self.user_dir} does not exist (check $SPDBENCH_DATA)"
-                if not self.user_dir.is_dir()
+                if not self.user_dir.is_dir() and not hint
                 else ""
             )
             raise UnknownNameError(
-                f"unknown benchmark {shorten(repr(name), 80)}; available: "
+                f"unknown benchmark {shorten(repr(name), 80)}{hint}; available: "
                 f"{', '.join(self.names()) or '(none)'} (or a path to a cached-runs .h5 file; "
                 f"`spdbench benchmarks list --all` also shows those you can convert){missing}"
             )

@@ -22,7 +22,7 @@ from spdbench import provenance
 from spdbench.errors import ConfigError, DataFileError
 from spdbench.harness import reruns
 from spdbench.harness.compare import failed_jobs, predictor_label, summarize
-from spdbench.harness.metrics import mean_ci
+from spdbench.harness.metrics import mean_ci, mean_pm
 from spdbench.harness.plan import jobs_of_record, select_jobs, split_aliases
 from spdbench.harness.protocols import SigmoidSlopeProtocol
 from spdbench.harness.run_records import latest_record, parts_of, read_record, whole_config
@@ -117,7 +117,15 @@ def figure_fig1(rows: pd.DataFrame, path: Path) -> None:
         order = np.argsort(test)
         x, m, sd_ = _break_gaps(test[order], mean[order], sd[order])
         color = f"C{i + 1}"
-        ax.plot(x, m, "D-", color=color, ms=3.5, lw=1, label=f"{name} (n={len(grp)})")
+        ax.plot(
+            x,
+            m,
+            "D-",
+            color=color,
+            ms=3.5,
+            lw=1,
+            label=f"{name} ({len(grp)} run{'s' if len(grp) != 1 else ''})",
+        )
         ax.fill_between(x, m - sd_, m + sd_, color=color, alpha=0.15)
     ax.set(xlabel="sigmoid slope c", ylabel="normalised performance (z-score on test slopes)")
     ax.set_title(
@@ -252,15 +260,14 @@ def markdown_table(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in summary.iterrows():
         cells = [predictor_label(r), str(r["train_size"]), str(r["runs"])]
-        cells += [f"{r[m]:{f}} ± {r[m + '_ci']:{f}}" for m, _, f in cols]
+        cells += [mean_pm(r[m], r[m + "_ci"], f) for m, _, f in cols]
         if extra:
             sel = rows[
                 (rows["predictor"] == r["predictor"]) & (rows["train_size"] == r["train_size"])
             ]
             if "query_fidelity" in r and pd.notna(r["query_fidelity"]):
                 sel = sel[sel["query_fidelity"] == r["query_fidelity"]]
-            m, h = mean_ci(sel["kendall_tau_left"].to_numpy())
-            cells.append(f"{m:.3f} ± {h:.3f}")
+            cells.append(mean_pm(*mean_ci(sel["kendall_tau_left"].to_numpy())))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -319,9 +326,9 @@ def in_loop_tau_table(rows: pd.DataFrame) -> list[str]:
         "|---|---|---|---|---|---|---|---|",
     ]
     for (predictor, n), grp in table.groupby(["predictor", "n"], sort=False):
-        cells = ["{:.3f} ± {:.3f}".format(*mean_ci(grp[c].to_numpy())) for c in cols[2:5]]
+        cells = [mean_pm(*mean_ci(grp[c].to_numpy())) for c in cols[2:5]]
         shares = " | ".join(f"{100 * grp[c].mean():.0f}%" for c in ("undefined", "dropped"))
-        held = "{:.3f} ± {:.3f}".format(*mean_ci(grp["held_out"].to_numpy()))
+        held = mean_pm(*mean_ci(grp["held_out"].to_numpy()))
         lines.append(f"| {predictor} | {n} | {' | '.join(cells)} | {shares} | {held} |")
     return [*lines, ""]
 
