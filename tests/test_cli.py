@@ -324,6 +324,8 @@ def test_report_from_the_store_only(cli, tmp_path, data_dir):
     )
     md = (out / "report.md").read_text()
     assert "| knn | 15 | 2 |" in md and "tau left of interval" in md
+    n_test = pd.read_parquet(out / "results.parquet")["test_size"].iloc[0]
+    assert f", {n_test} test architectures per replicate." in md
     for png in ("fig1.png", "tau_vs_train_size.png", "init_vs_query.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
     df = pd.read_parquet(out / "results.parquet")

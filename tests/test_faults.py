@@ -182,6 +182,9 @@ def _bad_inputs(tmp: Path) -> dict:
                             "more characters"),
         "workers zero": (["compare", "-b", "synthetic-slope", "-p", "random", "--workers", "0"],
                          "workers must be a positive integer"),
+        "more cells than the table": (["compare", "-b", "nb101-subset", "-p", "random",
+                                       "--train-sizes", "200", "--test-size", "150"],
+                                      "plus test size 150 do not fit: use train sizes up to 142"),
     }  # fmt: skip
 
 
@@ -189,7 +192,7 @@ def _bad_inputs(tmp: Path) -> dict:
     "case",
     ["unwritable --out", "cell id beyond int64", "benchmark = 7 in TOML",
      "report of foreign parquet", "a billion seeds", "duplicate train sizes",
-     "a 14 TiB slope grid", "a huge argument", "workers zero"],
+     "a 14 TiB slope grid", "a huge argument", "workers zero", "more cells than the table"],
 )  # fmt: skip
 def test_bad_input_is_one_short_line_and_exit_2(case, cli, tmp_path):
     args, fragment = _bad_inputs(tmp_path)[case]

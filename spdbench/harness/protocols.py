@@ -73,9 +73,12 @@ class GenericProtocol(Protocol):
         size = self._size(oracle, having)
         if size is not None and max(train_sizes) + (test_size or 2) > size:
             which = f" with {', '.join(having)} recorded" if having else ""
+            # without --test-size every architecture not trained on is tested: at least 2
+            test = f"test size {test_size}" if test_size else "at least 2 test architectures"
             raise ConfigError(
                 f"benchmark {oracle.name!r} holds {size} architectures{which}; train size "
-                f"{max(train_sizes)} plus test size {test_size or 2} do not fit"
+                f"{max(train_sizes)} plus {test} do not fit: use train sizes up to "
+                f"{size - (test_size or 2)}"
             )
 
     def split(self, oracle, rng, train_size, test_size, having=()):

@@ -188,6 +188,9 @@ def figure_tau_vs_size(summary: pd.DataFrame, path: Path) -> None:
     n = summary["predictor"].nunique()
     fig, ax = _figure(n)
     _tau_lines(ax, summary, lambda grp: grp["train_size"])
+    sizes = sorted(summary["train_size"].unique())
+    if len(sizes) <= 3:  # ticks at the few sizes run (one alone would get ticks 9.6 ... 10.4)
+        ax.set_xticks(sizes)
     ax.set(
         xlabel="training architectures",
         ylabel="Kendall tau (mean ± 95% interval)",
@@ -270,6 +273,16 @@ def markdown_table(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
             cells.append(mean_pm(*mean_ci(sel["kendall_tau_left"].to_numpy())))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _test_sizes(rows: pd.DataFrame) -> str:
+    """How many architectures each job ranked: one number, or the range over jobs (a
+    protocol that tests every architecture not trained on)."""
+    sizes = rows["test_size"].dropna().astype(int)
+    if sizes.empty:
+        return "an unrecorded number of"
+    lo, hi = sizes.min(), sizes.max()
+    return f"{lo:,}" if lo == hi else f"{lo:,}-{hi:,}"
 
 
 def _fitted(info: Any) -> dict[str, Any]:
@@ -453,7 +466,8 @@ def write_report(
             else ""
         )
         + f"), protocol {rows['protocol'].iloc[0]}, "
-        f"metric {rows['metric'].iloc[0]} at epoch {rows['fidelity'].iloc[0]}, data checksum {provenance.checksum_text(rows['data_checksum'].iloc[0])}. "
+        f"metric {rows['metric'].iloc[0]} at epoch {rows['fidelity'].iloc[0]}, data checksum {provenance.checksum_text(rows['data_checksum'].iloc[0])}, "
+        f"{_test_sizes(rows)} test architectures per replicate. "
         "Mean ± 95% interval over replicates. Init time: simulated training cost of the training set (0 for predictors that do not learn from it, such as replayed zero-cost proxies) plus measured "
         "fit time (plus simulated time the predictor spent); query time per architecture: measured predict time "
         "(plus simulated time spent). Regret: the true score of the best test architecture "
