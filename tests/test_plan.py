@@ -88,6 +88,16 @@ def test_workers_auto_uses_a_pool_only_for_expensive_predictors(monkeypatch):
     assert plan_compare(CompareConfig("synthetic-slope", ("petri-dish",)), workers=1).workers == 1
 
 
+def test_jobs_of_expensive_predictors_run_after_the_cheap_ones():
+    """An interrupted dish run has kept every baseline row: cheap jobs go first, each group in
+    plan order."""
+    config = CompareConfig("synthetic-slope", ("petri-dish", "knn", "random"), seeds=2)
+    plan = plan_compare(config, workers=1)
+    order = [(j.predictor, j.replicate) for j in compare.cheap_first(plan, plan.jobs())]
+    assert order[:4] == [("knn", 0), ("random", 0), ("knn", 1), ("random", 1)]
+    assert order[4:] == [("petri-dish", 0), ("petri-dish", 1)]
+
+
 def test_what_the_config_determines_fails_before_any_worker_starts(tmp_path):
     with pytest.raises(ConfigError, match=r"petri-dish needs motif-networks.*'nas-bench-macro'"):
         plan_compare(CompareConfig("nas-bench-macro", ("petri-dish", "random")), out=tmp_path / "o")

@@ -238,7 +238,7 @@ def run_compare(
     reruns.run_unstored(
         plan,
         store,
-        jobs,
+        cheap_first(plan, jobs),
         _finished(store, aliases),
         run_job,
         rerun=rerun,
@@ -247,6 +247,13 @@ def run_compare(
         executor=executor,
     )
     return select_jobs(store.read(), jobs, aliases)
+
+
+def cheap_first(plan: ComparePlan, jobs: list[Job]) -> list[Job]:
+    """The jobs of predictors whose jobs take seconds (`Predictor.parallel`: the Petri dish)
+    after all the others, each group in plan order: the cheap rows are stored at once, so an
+    interrupted run has kept them and a partial report already has every baseline."""
+    return sorted(jobs, key=lambda job: plan.predictors[job.predictor].parallel)
 
 
 def _finished(store: ResultsStore, aliases: dict[str, str]) -> set[str]:
