@@ -318,6 +318,10 @@ def _print_summary(summary: Any, config: Any) -> None:
             fmt(row, "init_time_s", ".1f"),
             fmt(row, "query_time_s", ".2e"),
         )
+    table.caption = (
+        "regret: the best test score minus the top-ranked one's, in the metric's units; "
+        "init s: simulated training cost of the training set plus fit time"
+    )
     console.print(table)
 
 
