@@ -98,8 +98,8 @@ def test_sigint_to_compare_ends_running_jobs_and_keeps_finished_ones(tmp_path):
     while time.monotonic() < deadline and any(_alive(p) for p in workers):
         time.sleep(0.2)
     assert not [p for p in workers if _alive(p)], "workers outlived the interrupted compare"
-    rows = ResultsStore(out).read()
-    assert (rows["status"] == "ok").all() and set(rows["predictor"]) <= {"random"}
+    rows = ResultsStore(out).read()  # the random jobs that had reported back, if any
+    assert rows.empty or ((rows["status"] == "ok").all() and set(rows["predictor"]) <= {"random"})
 
 
 def test_two_runs_on_one_folder_keep_every_row(tmp_path):
