@@ -283,6 +283,7 @@ def _results_table(title: str, columns: tuple[str, ...]) -> Table:
 
 def _print_summary(summary: Any, config: Any) -> None:
     from spdbench.harness.compare import predictor_label
+    from spdbench.harness.metrics import mean_pm
 
     if summary.empty:
         console.print(f"{config.benchmark}: no job finished (the failures are listed below)")
@@ -303,8 +304,6 @@ def _print_summary(summary: Any, config: Any) -> None:
     )
 
     def fmt(row: Any, m: str, spec: str = ".3f") -> str:
-        from spdbench.harness.metrics import mean_pm
-
         return mean_pm(row[m], row[m + "_ci"], spec, sep="±")
 
     for _, row in summary.iterrows():
@@ -599,6 +598,7 @@ def search(
     pay recorded training time; stores every evaluation, prints the final table (mean +- std
     of the incumbent's report metric) and writes a report with search curves. Finished runs
     are stored one by one: rerunning the command resumes."""
+    from spdbench.harness.metrics import mean_pm
     from spdbench.report.search_report import latest_search_config, write_search_report
     from spdbench.search.experiment import resolve_search, run_search, summarize, unstored_reruns
 
@@ -647,7 +647,7 @@ def search(
     for _, r in summary.iterrows():
         table.add_row(
             escape(r["searcher"]),  # petri-ga[knn] is not markup
-            f"{r['final_mean']:.3f} ± {r['final_std']:.3f}",
+            mean_pm(r["final_mean"], r["final_std"]),
             f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]",
             f"{r['regret_mean']:.3f}",
             f"{r['evaluations']:.0f}",

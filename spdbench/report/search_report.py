@@ -21,6 +21,7 @@ import pandas as pd
 from spdbench import provenance
 from spdbench.errors import DataFileError
 from spdbench.harness import reruns
+from spdbench.harness.metrics import mean_pm
 from spdbench.harness.run_records import latest_record, parts_of, whole_config
 from spdbench.harness.store import ResultsStore
 from spdbench.io import atomic_path
@@ -214,7 +215,7 @@ def write_search_report(
     ]
     for _, r in summary.iterrows():
         lines.append(
-            f"| {r['searcher']} | {r['runs']} | {r['final_mean']:.3f} ± {r['final_std']:.3f} | "
+            f"| {r['searcher']} | {r['runs']} | {mean_pm(r['final_mean'], r['final_std'])} | "
             f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}] | {r['regret_mean']:.3f} | "
             f"{r['evaluations']:.0f} | {r['sim_time']:.4g} |"
         )

@@ -609,7 +609,7 @@ def summarize(rows: pd.DataFrame) -> pd.DataFrame:
                 "searcher": name,
                 "runs": len(grp),
                 "final_mean": float(np.nanmean(v)),
-                "final_std": float(np.nanstd(v, ddof=1)) if len(v) > 1 else 0.0,
+                "final_std": float(np.nanstd(v, ddof=1)) if len(v) > 1 else float("nan"),
                 "ci_low": float(lo[0]),
                 "ci_high": float(hi[0]),
                 "regret_mean": _mean(grp["final_regret"].to_numpy(dtype=float)),
