@@ -346,12 +346,15 @@ def test_cell_dish_selects_over_table_4_ranges_by_default():
     assert p.dish_.params["hidden"] == best["hidden"]
 
 
-def test_cell_dish_in_float64_differs_from_float32_in_rounding_only():
+def test_cell_dish_in_float64_differs_from_float32_in_rounding_only(monkeypatch):
     """precision="float64" runs the same dish (same theta_init, synthetic data and labels,
     drawn in float32) in float64: before any outer step the two rank alike and their
-    inner losses agree to float32 rounding."""
+    inner losses agree to float32 rounding. NB201's prediction kernel computes in float64
+    whatever the precision, so it predicts the same for both (rounded to float32 for
+    float32), what the float64 tensor ops predict."""
     from spdbench.predictors.base import Context
     from spdbench.predictors.petri_dish import PetriDishUntrained
+    from spdbench.spaces.nb201_motifs import NB201MotifNetworks
 
     space = NB201Space()
     cells = space.sample(12, np.random.default_rng(0), unique=True)
@@ -364,9 +367,13 @@ def test_cell_dish_in_float64_differs_from_float32_in_rounding_only():
     }
     assert fits["float64"].dish_.x_train.dtype == torch.float64
     torch.testing.assert_close(fits["float64"].dish_.x_train.float(), fits["float32"].dish_.x_train)
+    kernel = [fits[p].predict(cells, Context(space=space)) for p in ("float32", "float64")]
+    assert np.array_equal(kernel[0], kernel[1].astype(np.float32))  # float32 losses out
+    monkeypatch.setattr(NB201MotifNetworks, "kernel", lambda self: None)  # the tensor ops
     single, double = (fits[p].predict(cells, Context(space=space)) for p in ("float32", "float64"))
     np.testing.assert_allclose(single, double, rtol=1e-4)
     assert not np.array_equal(single, double)
+    np.testing.assert_allclose(double, kernel[1], rtol=1e-8)  # Adam's 1/sqrt(v) amplifies
 
 
 def test_nb201_motif_form_drops_only_ops_off_every_live_path():
@@ -640,3 +647,89 @@ def test_the_kernel_refuses_data_of_the_wrong_shape():
     for args in ((xt[:, :2], x), (xt, x[:3]), (xt, torch.cat([x, x]))):
         with pytest.raises(ValueError, match="shape"):
             inner_valid_loss(nets, theta0, *args, labels, 3, 0.01, 1e-5)
+
+
+# ---- the NB201 dish's compiled prediction loop (spdbench.spaces.nb201_kernel) -----------------
+def _every_op_on_every_edge(n_random):
+    """The five cells with one op on every edge, then random ones."""
+    uniform = np.repeat(np.arange(5)[:, None], len(EDGES), axis=1)
+    return np.concatenate([uniform, NB201Space().sample(n_random, np.random.default_rng(1))])
+
+
+@pytest.mark.parametrize("options", [{}, {"hidden": 2, "image_size": 3, "out_width": 3}])
+def test_nb201_kernel_predicts_what_the_tensor_ops_compute(options):
+    """Predicting (no gradient wanted) runs the kernel: its losses after 50 inner steps equal
+    the tensor ops' in float64 to rounding, for every op (stem, skip, pooling with its border
+    divisors, both convolutions, BatchNorm, the classifier, Adam with L2)."""
+    from spdbench.predictors.inner_loop import unrolled_valid_loss
+    from spdbench.spaces.fused_loop import fused_valid_loss
+
+    space = NB201Space()
+    nets = space.motif_networks(_every_op_on_every_edge(30), **options)
+    kernel = nets.kernel()
+    assert kernel.predicts and not kernel.fits
+    gen = torch.Generator().manual_seed(2)
+    theta0 = nets.init_params(gen, 1.0, torch.float64)
+    x = torch.randn(7, *nets.input_shape, generator=gen, dtype=torch.float64)
+    labels = (torch.rand(7, *nets.label_shape, generator=gen) < 0.5).double()
+    args = (theta0, x, x + 0.1, labels, 50, 0.01, 1e-5)
+    with torch.no_grad():
+        predicted = inner_valid_loss(nets, *args)
+        fused = fused_valid_loss(kernel, nets, *args, (0.9, 0.999, 1e-8))
+        tensor_ops = unrolled_valid_loss(nets, *args)
+    assert torch.equal(predicted, fused)
+    assert float(tensor_ops.std()) > 1e-3  # the cells train to different losses
+    torch.testing.assert_close(predicted, tensor_ops, rtol=1e-11, atol=1e-13)
+
+
+def test_nb201_kernel_keeps_cells_apart_and_any_thread_count_gives_the_same_numbers():
+    """Each cell's loss is computed alone: the same bits in any batch and on 1 or 2 threads;
+    float32 data in, float32 losses out."""
+    space = NB201Space()
+    cells = _every_op_on_every_edge(11)
+    gen = torch.Generator().manual_seed(0)
+    theta0 = space.motif_networks(cells).init_params(gen, 1.0, torch.float32)
+    x = torch.randn(20, 3, 4, 4, generator=gen)
+    labels = (torch.rand(20, 10, generator=gen) < 0.5).float()
+    threads = torch.get_num_threads()
+    runs = []
+    try:
+        for k, rows in ((1, cells), (2, cells), (2, cells[::-1])):
+            torch.set_num_threads(k)
+            with torch.no_grad():
+                runs.append(
+                    inner_valid_loss(
+                        space.motif_networks(rows), theta0, x, x, labels, 5, 0.01, 1e-5
+                    )
+                )
+    finally:
+        torch.set_num_threads(threads)
+    assert runs[0].dtype == torch.float32
+    assert torch.equal(runs[0], runs[1]) and torch.equal(runs[0], runs[2].flip(0))
+
+
+def test_nb201_fit_runs_the_tensor_ops_and_the_kernel_refuses_a_tape():
+    """The kernel has no reverse pass: wanting gradients takes the tensor ops (autograd), and
+    asking the kernel itself for a tape is an error, not a silent wrong gradient."""
+    from spdbench.spaces import nb201_kernel
+
+    nets, theta0, x, labels = _setup("nb201")
+    xt = x.clone().requires_grad_()
+    losses = inner_valid_loss(nets, theta0, xt, x, labels, 3, 0.01, 1e-5)
+    assert "Fused" not in losses.grad_fn.name()
+    (grad,) = torch.autograd.grad(losses.sum(), [xt])
+    assert float(grad.abs().max()) > 0
+    kernel = nets.kernel()
+    with pytest.raises(ValueError, match="only predicts"):
+        nb201_kernel.train_and_score(
+            theta0.numpy(),
+            *kernel.cells,
+            *(kernel.to_layout(t.numpy()) for t in (x, x, labels)),
+            kernel.dims,
+            3,
+            0.01,
+            1e-5,
+            (0.9, 0.999, 1e-8),
+            np.empty((3, 3, 4, nets.n_params)),
+            np.empty((3, nets.n_params)),
+        )

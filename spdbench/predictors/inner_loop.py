@@ -7,13 +7,15 @@ unrolled inner loop. Two ways to get it, equal up to rounding:
 - autograd through the unrolled loop (`unrolled_valid_loss`), for any blueprint;
 - a blueprint's own compiled kernel of the loop with a hand-written reverse pass
   (`MotifNetworks.kernel`, run on CPU by `spaces.fused_loop`: the sigmoid-slope networks' in
-  `spaces.slope_kernel`, the NAS-Bench-NLP cells' in `spaces.nlp_kernel`). On tiny
+  `spaces.slope_kernel`, the NAS-Bench-NLP cells' in `spaces.nlp_kernel`; the NAS-Bench-201
+  cells' in `spaces.nb201_kernel` has no reverse pass and only predicts). On tiny
   motif-networks an outer step as tensor ops is mostly per-op overhead, autograd's
   bookkeeping included, which the kernel does not pay.
 
 `inner_valid_loss` takes the kernel where the blueprint has one and gradients are wanted
 (fitting); without them (predicting thousands of motifs at once) the batched tensor ops are
-as fast, except where the kernel says otherwise (`Kernel.predicts`: the recurrent cells).
+as fast, except where the kernel says otherwise (`Kernel.predicts`: the recurrent cells and
+the NAS-Bench-201 cells).
 Tests hold the kernels to autograd and to central finite differences.
 """
 
@@ -94,7 +96,7 @@ def inner_valid_loss(
     differentiable w.r.t. the synthetic data that require grad."""
     wants_grad = torch.is_grad_enabled() and (x_train.requires_grad or x_valid.requires_grad)
     kernel = None if theta0.requires_grad else nets.kernel()
-    if kernel is not None and (wants_grad or kernel.predicts):
+    if kernel is not None and (kernel.fits if wants_grad else kernel.predicts):
         adam = (*ADAM_BETAS, ADAM_EPS)
         fused = fused_valid_loss(
             kernel, nets, theta0, x_train, x_valid, labels, steps, lr, l2, adam

@@ -117,13 +117,16 @@ class PetriDish(Predictor):
 
     @classmethod
     def warm_up(cls, oracle: Oracle | None) -> None:
-        """A tiny fit on the space: compiles or loads its motif kernel where it has one (the
-        slope space's: ~7 s to compile once per install, ~1.4 s to load once per process),
-        and pays the first call of its motif-networks' ops elsewhere."""
+        """A tiny fit and prediction on the space: compiles or loads its motif kernel where it
+        has one (the slope space's: ~7 s to compile once per install, ~1.4 s to load once per
+        process; NB201's prediction kernel ~20 s to compile), and pays the first call of its
+        motif-networks' ops elsewhere."""
         if oracle is None or not oracle.space.has_motif_networks:
             return
         archs = oracle.space.sample(2, np.random.default_rng(0))
-        cls(inner_steps=1, outer_steps=1).fit(archs, np.array([0.0, 1.0]), Context(oracle.space))
+        context = Context(oracle.space)
+        dish = cls(inner_steps=1, outer_steps=1).fit(archs, np.array([0.0, 1.0]), context)
+        dish.predict(archs, context)
 
     def check_settings(self, oracle: Oracle) -> None:
         _dtype(self.precision)

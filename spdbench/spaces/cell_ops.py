@@ -35,8 +35,9 @@ def _shift_matrix(h: int, w: int) -> torch.Tensor:
 
 @functools.cache
 def _pool_matrix(h: int, w: int) -> torch.Tensor:
-    """(H*W, H*W): 3x3 average pooling, stride 1, padded pixels not counted (NB201's pool)."""
-    taps = _shift_matrix(h, w).view(h * w, 9, h * w).sum(dim=1)
+    """(H*W, H*W): 3x3 average pooling, stride 1, padded pixels not counted (NB201's pool);
+    float64, so that 1/6 and 1/9 are exact to float64 (in float32 the same values)."""
+    taps = _shift_matrix(h, w).double().view(h * w, 9, h * w).sum(dim=1)
     return taps / taps.sum(dim=0, keepdim=True)
 
 

@@ -6,7 +6,8 @@ describe its networks and the layout of the synthetic data; the kernel module ha
 - ``train_and_score(theta0, *cells, x_train, x_valid, labels, dims, steps, lr, l2, adam,
   tape, theta) -> losses (N,)`` and
 - ``backward(theta, *cells, x_train, x_valid, labels, dims, lr, l2, adam, tape,
-  grad_losses) -> (grad_train, grad_valid)``.
+  grad_losses) -> (grad_train, grad_valid)``, unless the kernel only predicts (`Kernel.fits`
+  False: the NAS-Bench-201 cells').
 
 The kernels compute in float64 whatever the dtype of the synthetic data; the losses and the
 gradients take the data's dtype.
@@ -15,6 +16,7 @@ gradients take the data's dtype.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -30,8 +32,8 @@ if TYPE_CHECKING:
 class Kernel:
     """What a blueprint hands the fused loop: its kernel module, its networks as arrays, the
     kernel's `dims`, the map of data (S, *shape) to the kernel's layout and back, and whether
-    the kernel also serves predictions (no gradient wanted): where the batched tensor ops
-    stay op-overhead bound even over thousands of networks."""
+    the kernel also serves predictions (no gradient wanted), and whether it serves fits (has
+    a reverse pass through the loop)."""
 
     module: ModuleType
     cells: tuple[np.ndarray, ...]
@@ -39,6 +41,20 @@ class Kernel:
     to_layout: Callable[[np.ndarray], np.ndarray] = lambda a: a
     from_layout: Callable[[np.ndarray], np.ndarray] = lambda a: a
     predicts: bool = False
+    fits: bool = True
+
+
+def in_threads(work: Callable[[int, int], None], n: int) -> None:
+    """work(lo, hi) over networks 0..n-1 split into torch's thread count of contiguous ranges
+    (the kernels release the GIL). Each network's numbers are computed alone, so they do not
+    depend on the split."""
+    k = max(1, min(torch.get_num_threads(), n))
+    bounds = np.linspace(0, n, k + 1).astype(int)
+    if k == 1:
+        work(0, n)
+        return
+    with ThreadPoolExecutor(k) as pool:
+        list(pool.map(work, bounds[:-1], bounds[1:]))
 
 
 def numpy64(t: torch.Tensor) -> np.ndarray:

@@ -36,7 +36,8 @@ import torch
 from torch.nn import functional as F
 
 from spdbench.errors import InvalidInputError
-from spdbench.spaces import cell_ops
+from spdbench.spaces import cell_ops, nb201_kernel
+from spdbench.spaces.fused_loop import Kernel
 from spdbench.spaces.motifs import MotifNetworks
 from spdbench.spaces.nb201 import EDGES, OPS
 
@@ -151,10 +152,27 @@ class NB201MotifNetworks(MotifNetworks):
                 edge = edge.index_add(0, one, _bn(y, c))
             yield e, edge
 
+    def kernel(self) -> Kernel:
+        """`nb201_kernel`, for predictions only: it trains and scores each network alone in
+        float64, several times faster than these tensor ops (benchmarks/bench_nb201_dish.py)."""
+        return Kernel(
+            nb201_kernel,
+            (self.cells.numpy(),),
+            (self.hidden, self.image_size, self.out_width),
+            to_layout=_kernel_layout,
+            predicts=True,
+            fits=False,
+        )
+
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["_cache"] = None
         return state
+
+
+def _kernel_layout(a: np.ndarray) -> np.ndarray:
+    """Images (S, 3, H, W) -> (3, H*W, S) and labels (S, O) -> (O, S): samples innermost."""
+    return a.T if a.ndim == 2 else a.reshape(len(a), a.shape[1], -1).transpose(1, 2, 0)
 
 
 def _sum(terms: list[torch.Tensor]) -> torch.Tensor:

@@ -22,13 +22,12 @@ innermost loops run over contiguous samples.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import torch
 from numba import njit
 
 from spdbench.spaces import adam_kernel
+from spdbench.spaces.fused_loop import in_threads
 from spdbench.spaces.nlp_cells import (
     FIRST_NODE,
     LEAKY,
@@ -451,19 +450,6 @@ def _backward_range(
                 adj_th[i] += d_theta[i] + l2 * adj_g[i]
 
 
-def _in_threads(work, n: int) -> None:
-    """work(lo, hi) over networks 0..n-1 split into torch's thread count of contiguous ranges
-    (the kernels release the GIL). Each network's numbers are computed alone, so they do not
-    depend on the split."""
-    k = max(1, min(torch.get_num_threads(), n))
-    bounds = np.linspace(0, n, k + 1).astype(int)
-    if k == 1:
-        work(0, n)
-        return
-    with ThreadPoolExecutor(k) as pool:
-        list(pool.map(work, bounds[:-1], bounds[1:]))
-
-
 def train_and_score(
     theta0, ops, src, outs, x_train, x_valid, y, dims, steps, lr, l2, adam, tape, theta
 ) -> np.ndarray:
@@ -472,7 +458,7 @@ def train_and_score(
     x_valid (N,). x_* (T, I, S), y (T, O, S); tape[j, t] as `adam_kernel.step` records it, or
     a tape of zero steps when no backward follows."""
     losses = np.empty(len(ops))
-    _in_threads(
+    in_threads(
         lambda lo, hi: _train_range(
             lo,
             hi,
@@ -505,7 +491,7 @@ def backward(
     n = len(ops)
     grad_train = np.zeros((n, *x_train.shape))
     grad_valid = np.zeros((n, *x_valid.shape))
-    _in_threads(
+    in_threads(
         lambda lo, hi: _backward_range(
             lo,
             hi,
