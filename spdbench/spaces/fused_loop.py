@@ -44,15 +44,16 @@ class Kernel:
     fits: bool = True
 
 
-def in_threads(work: Callable[[int, int], None], n: int) -> None:
-    """work(lo, hi) over networks 0..n-1 split into torch's thread count of contiguous ranges
-    (the kernels release the GIL). Each network's numbers are computed alone, so they do not
-    depend on the split."""
+def in_threads(work: Callable[[int, int], None], n: int, chunks_per_thread: int = 8) -> None:
+    """work(lo, hi) over networks 0..n-1 on torch's thread count of threads (the kernels
+    release the GIL), in contiguous ranges, several per thread so that networks of unequal
+    cost (a cell of convolutions beside one of skips) keep every thread busy. Each network's
+    numbers are computed alone, so they do not depend on the split."""
     k = max(1, min(torch.get_num_threads(), n))
-    bounds = np.linspace(0, n, k + 1).astype(int)
     if k == 1:
         work(0, n)
         return
+    bounds = np.linspace(0, n, min(n, k * chunks_per_thread) + 1).astype(int)
     with ThreadPoolExecutor(k) as pool:
         list(pool.map(work, bounds[:-1], bounds[1:]))
 

@@ -89,20 +89,25 @@ def _conv3(w, off, a, runs, n_runs, out):
 
 
 @njit(cache=True, error_model="numpy")
-def _conv3_back(w, off, a, runs, n_runs, dy, g, want_da, da, shifted, lane):
-    """Adds the gradient of the kernels to g[off:] and, when `want_da`, that of the input a
-    to da, given dy, the gradient of the output. The kernels' gradient is 9 * Ci * Co dot
-    products of dy with a shifted by each tap (`shifted`, (>= 9, >= Ci, M), zero-padded),
-    summed in lanes of S so that the innermost loop vectorizes."""
-    c_in, s_n = a.shape[0], lane.shape[0]
-    shifted[:] = 0.0
+def _shift(a, runs, n_runs, shifted):
+    """shifted[t, ci] = a[ci] (Ci, M) under tap t, zero-padded. Writes only the positions the
+    runs cover, the same for every call: the rest of `shifted` stays zero from its allocation."""
     for t in range(9):
-        for ci in range(c_in):
+        for ci in range(a.shape[0]):
             for r in range(n_runs[t]):
                 o, i, length = runs[t, r, 0], runs[t, r, 1], runs[t, r, 2]
                 dst, src = shifted[t, ci, o : o + length], a[ci, i : i + length]
                 for k in range(length):
                     dst[k] = src[k]
+
+
+@njit(cache=True, error_model="numpy")
+def _conv3_back(w, off, c_in, runs, n_runs, dy, g, want_da, da, shifted, lane):
+    """Adds the gradient of the kernels to g[off:] and, when `want_da`, that of the input to
+    da, given dy, the gradient of the output. The kernels' gradient is 9 * Ci * Co dot
+    products of dy with the input shifted by each tap (`_shift`'s `shifted`), summed in lanes
+    of S so that the innermost loop vectorizes."""
+    s_n = lane.shape[0]
     dy3 = dy.reshape(dy.shape[0], -1, s_n)
     sh4 = shifted.reshape(shifted.shape[0], shifted.shape[1], -1, s_n)
     for co in range(dy.shape[0]):
@@ -302,7 +307,24 @@ def _bce(logits, y):
 
 @njit(cache=True, error_model="numpy")
 def _backward(
-    th, x, y, cell, geometry, h, e_out, inv, z, gap, logits, g, dh, d1, d2, buf, shifted, lane
+    th,
+    y,
+    cell,
+    geometry,
+    h,
+    e_out,
+    inv,
+    z,
+    gap,
+    logits,
+    g,
+    dh,
+    d1,
+    d2,
+    buf,
+    shifted,
+    shifted_x,
+    lane,
 ):
     """g = d(mean BCE)/d(theta) of one cell, from `_forward`'s values."""
     runs, n_runs, inv_count = geometry
@@ -339,8 +361,9 @@ def _backward(
             _relu(src, buf)
             d2[:] = 0.0
             if op == CONV3:
+                _shift(buf, runs, n_runs, shifted)
                 _conv3_back(
-                    th, o_k + e * c * c * 9, buf, runs, n_runs, d1, g, True, d2, shifted, lane
+                    th, o_k + e * c * c * 9, c, runs, n_runs, d1, g, True, d2, shifted, lane
                 )
             else:
                 _conv1_back(th, o_k + e * c * c * 9, buf, d1, g, d2, lane)
@@ -349,7 +372,7 @@ def _backward(
                     if src[ch, j] > 0:
                         dsrc[ch, j] += d2[ch, j]
     _batch_norm_back(h[0], inv[0], dh[0], d1, lane)
-    _conv3_back(th, 0, x, runs, n_runs, d1, g, False, d2, shifted, lane)
+    _conv3_back(th, 0, IN_CHANNELS, runs, n_runs, d1, g, False, d2, shifted_x, lane)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -366,7 +389,8 @@ def _train_range(
     h, dh, e_out = np.zeros((4, c, m_n)), np.zeros((4, c, m_n)), np.zeros((6, c, m_n))
     z, d1, d2, buf = np.zeros((c, m_n)), np.zeros((c, m_n)), np.zeros((c, m_n)), np.zeros((c, m_n))
     inv, gap, logits = np.zeros((8, c)), np.zeros((c, s_n)), np.zeros((o_n, s_n))
-    lane, shifted = np.zeros(s_n), np.zeros((9, max(c, IN_CHANNELS), m_n))
+    lane, shifted, shifted_x = np.zeros(s_n), np.zeros((9, c, m_n)), np.zeros((9, IN_CHANNELS, m_n))
+    _shift(xt, geometry[0], geometry[1], shifted_x)  # the stem's input: the same every step
     g, m, v, row = (
         np.empty(n_params),
         np.empty(n_params),
@@ -382,7 +406,6 @@ def _train_range(
             _forward(th, xt, cell, geometry, o_n, h, e_out, inv, z, gap, logits, buf, lane)
             _backward(
                 th,
-                xt,
                 y,
                 cell,
                 geometry,
@@ -398,6 +421,7 @@ def _train_range(
                 d2,
                 buf,
                 shifted,
+                shifted_x,
                 lane,
             )
             adam_kernel.step(th, g, m, v, t, lr, l2, adam, row)
