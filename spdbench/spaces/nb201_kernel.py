@@ -7,10 +7,12 @@ dozen batched ops per step over all networks, each convolution a dense per-netwo
 same function as `NB201MotifNetworks.forward`, its gradient by a hand-written backward pass,
 and Adam's step (`adam_kernel`):
 
-- activations are (C, P, S) per node: channels, the P = size^2 pixels, samples innermost
-  (contiguous, so the innermost loops vectorize);
-- a 3x3 'same' convolution visits only the taps inside the image (no dense zeros), a 1x1
-  convolution uses the kernel's centre tap, as the tensor ops do;
+- activations are (C, M) per node: channels, then the M = size^2 * S elements of the
+  pixels with the samples innermost, so that a 3x3 'same' convolution is, per tap and
+  channel pair, a few contiguous multiply-adds over the rows the tap keeps inside the image
+  (`_runs`; no dense zeros), and its kernels' gradient 9 * Ci * Co dot products with the
+  input shifted per tap (`_shift`); a 1x1 convolution uses the kernel's centre tap, as the
+  tensor ops do;
 - BatchNorm: training mode, no affine, each channel over its own pixels and samples;
 - the loss is the mean BCE of the logits (O, S).
 
