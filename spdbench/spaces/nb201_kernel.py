@@ -81,13 +81,22 @@ def _conv3(w, off, a, runs, n_runs, out):
         for ci in range(c_in):
             for t in range(9):
                 wt = w[off + (co * c_in + ci) * 9 + t]
-                for r in range(n_runs[t]):
-                    o, i, length = runs[t, r, 0], runs[t, r, 1], runs[t, r, 2]
-                    # slices indexed by the loop variable: computed indices would be checked
-                    # for wraparound one by one, which stops the loop from vectorizing
-                    dst, src = out[co, o : o + length], a[ci, i : i + length]
-                    for k in range(length):
-                        dst[k] += wt * src[k]
+                _tap_add(wt, a[ci], out[co], runs, n_runs, t, False)
+
+
+@njit(cache=True, error_model="numpy")
+def _tap_add(wt, src, dst, runs, n_runs, t, transposed):
+    """dst (M,) += wt * src (M,) under tap t: each output pixel reads its input pixel under
+    the tap; `transposed`, each input pixel gathers from its output pixels (the backward)."""
+    for r in range(n_runs[t]):
+        o, i, length = runs[t, r, 0], runs[t, r, 1], runs[t, r, 2]
+        if transposed:
+            o, i = i, o
+        # slices indexed by the loop variable: computed indices would be checked for
+        # wraparound one by one, which stops the loop from vectorizing
+        d, v = dst[o : o + length], src[i : i + length]
+        for k in range(length):
+            d[k] += wt * v[k]
 
 
 @njit(cache=True, error_model="numpy")
@@ -113,13 +122,8 @@ def _conv3_back(w, off, c_in, runs, n_runs, dy, g, want_da, da, shifted):
             for t in range(9):
                 k = off + (co * c_in + ci) * 9 + t
                 g[k] += _dot(dy[co], shifted[t, ci])
-                if want_da:  # the transposed convolution, run by run
-                    wt = w[k]
-                    for r in range(n_runs[t]):
-                        o, i, length = runs[t, r, 0], runs[t, r, 1], runs[t, r, 2]
-                        d_in, d_out = da[ci, i : i + length], dy[co, o : o + length]
-                        for j in range(length):
-                            d_in[j] += wt * d_out[j]
+                if want_da:
+                    _tap_add(w[k], dy[co], da[ci], runs, n_runs, t, True)
 
 
 @njit(cache=True, error_model="numpy")
@@ -129,11 +133,7 @@ def _pool(src, runs, n_runs, inv_count, buf, dst):
     buf[:] = 0.0
     for c in range(src.shape[0]):
         for t in range(9):
-            for r in range(n_runs[t]):
-                o, i, length = runs[t, r, 0], runs[t, r, 1], runs[t, r, 2]
-                acc, inp = buf[c, o : o + length], src[c, i : i + length]
-                for k in range(length):
-                    acc[k] += inp[k]
+            _tap_add(1.0, src[c], buf[c], runs, n_runs, t, False)
         acc2, dst2 = buf[c].reshape(-1, s_n), dst[c].reshape(-1, s_n)
         for p in range(inv_count.shape[0]):
             for s in range(s_n):
@@ -150,11 +150,7 @@ def _pool_back(dy, runs, n_runs, inv_count, buf, dx):
             for s in range(s_n):
                 scaled[p, s] = dy2[p, s] * inv_count[p]
         for t in range(9):
-            for r in range(n_runs[t]):
-                o, i, length = runs[t, r, 0], runs[t, r, 1], runs[t, r, 2]
-                d_in, d_out = dx[c, i : i + length], buf[c, o : o + length]
-                for k in range(length):
-                    d_in[k] += d_out[k]
+            _tap_add(1.0, buf[c], dx[c], runs, n_runs, t, True)
 
 
 @njit(cache=True, error_model="numpy")
