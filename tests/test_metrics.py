@@ -54,3 +54,38 @@ def test_in_loop_table_reports_undefined_steps_and_left_out_motifs():
     row = next(line for line in lines if line.startswith("| petri-dish | 20 |"))
     assert row.split(" | ")[2].startswith("0.325 ± ")  # undefined counts as 0: 0.35, 0.3
     assert row.endswith("| 12% | 25% | 0.300 ± 1.271 |")
+
+
+def test_paired_table_compares_each_predictor_with_the_best_on_common_replicates():
+    """Paired by replicate: a constant gap with split noise common to both is 'below' even
+    though the two intervals overlap; alternating differences are 'level'; identical rows
+    are 'same'; a predictor missing a replicate is paired on the others only."""
+    import pandas as pd
+
+    from spdbench.report.paired import paired_table
+
+    split = np.array([0.1, 0.5, 0.2, 0.6, 0.3])  # what each split does to every predictor
+    taus = {
+        "best": split + 0.3,
+        "behind": split + 0.25 + np.array([0.0, 0.001, -0.001, 0.0, 0.002]),
+        "noisy": split + 0.3 + np.array([0.05, -0.05, 0.04, -0.04, 0.0]) - 0.001,
+        "copy": split + 0.3,
+        "partial": split + 0.1,
+    }
+    rows = pd.DataFrame(
+        [
+            {"predictor": name, "train_size": 10, "replicate": r, "kendall_tau": t[r]}
+            for name, t in taus.items()
+            for r in range(5)
+            if not (name == "partial" and r == 4)
+        ]
+    )
+    lines = {line.split(" | ")[0][2:]: line.split(" | ") for line in paired_table(rows)[6:-1]}
+    assert lines["behind"][2] == "best" and lines["behind"][-1] == "below |"
+    assert lines["behind"][4] == "0 / 5 of 5"
+    assert lines["noisy"][-1] == "level |" and lines["noisy"][4] == "2 / 3 of 5"
+    assert lines["copy"][-1] == "same |" and lines["copy"][5] == "-"
+    assert lines["partial"][4] == "0 / 4 of 4" and lines["partial"][3].startswith("-0.200")
+    # one predictor, or one common replicate: nothing to pair
+    assert paired_table(rows[rows["predictor"] == "best"]) == []
+    assert paired_table(rows[rows["replicate"] == 0]) == []

@@ -30,6 +30,7 @@ from spdbench.harness.store import ResultsStore
 from spdbench.io import atomic_path
 from spdbench.oracles.catalog import load_oracle
 from spdbench.report.budget_grid import figure_tau_budget_grid
+from spdbench.report.paired import paired_table
 from spdbench.report.plotting import plt, save_figure
 
 
@@ -483,6 +484,7 @@ def write_report(
         markdown_table(finished, summary) if not finished.empty else "No job finished.",
         "",
     ]
+    text += paired_table(finished)
     text += selections_table(finished)
     text += in_loop_tau_table(finished)
     text += code_versions_table(rows)
