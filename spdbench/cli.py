@@ -346,7 +346,15 @@ def _whole_note(reported: str, run: str) -> str:
     help="Which config of the store [default: the latest run's; when -p ran only some of "
     "its config file's predictors, that file's whole config if it has run in RESULTS].",
 )
-def report(results: Path, out: Path | None, config_hash: str | None) -> None:
+@click.option(
+    "--paired-against",
+    metavar="NAME",
+    help="Compare every predictor with this one, replicate by replicate, in the report's "
+    "paired table [default: the best at each train size].",
+)
+def report(
+    results: Path, out: Path | None, config_hash: str | None, paired_against: str | None
+) -> None:
     """Markdown table and figures (Fig. 1 reproduction, tau vs train size, init vs query time)
     from a results folder written by `spdbench compare`; nothing is recomputed."""
     from spdbench.report.compare_report import write_report
@@ -355,8 +363,9 @@ def report(results: Path, out: Path | None, config_hash: str | None) -> None:
         f"spdbench report {results}"
         + (f" --out {out}" if out else "")
         + (f" --config-hash {config_hash}" if config_hash else "")
+        + (f" --paired-against {paired_against}" if paired_against else "")
     )
-    path = write_report(results, out, config_hash, command=args)
+    path = write_report(results, out, config_hash, command=args, paired_against=paired_against)
     console.print(f"wrote {path} and its figures")
 
 

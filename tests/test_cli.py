@@ -336,6 +336,18 @@ def test_report_from_the_store_only(cli, tmp_path, data_dir):
         and (tmp_path / "rep" / "report.md").read_text().split("\n")[4:] == md.split("\n")[4:]
     )
     _one_line_error(cli("report", str(tmp_path / "empty")), "holds no results")
+    # the paired table against a chosen predictor; an unknown one writes nothing
+    assert "## Paired against the best" in md and "| random | 15 | knn |" in md
+    against = cli("report", str(out), "--out", str(tmp_path / "rep"), "--paired-against", "random")
+    paired = (tmp_path / "rep" / "report.md").read_text()
+    assert against.code == 0 and "| knn | 15 | random |" in paired
+    assert "--paired-against random`" in paired
+    stamp = (tmp_path / "rep" / "report.md").stat().st_mtime_ns
+    _one_line_error(
+        cli("report", str(out), "--out", str(tmp_path / "rep"), "--paired-against", "rf"),
+        "not a predictor of this report",
+    )
+    assert (tmp_path / "rep" / "report.md").stat().st_mtime_ns == stamp
 
 
 def test_the_selected_hyperparameters_are_stored_and_reported(cli, tmp_path):

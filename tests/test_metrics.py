@@ -86,6 +86,12 @@ def test_paired_table_compares_each_predictor_with_the_best_on_common_replicates
     assert lines["noisy"][-1] == "level |" and lines["noisy"][4] == "2 / 3 of 5"
     assert lines["copy"][-1] == "same |" and lines["copy"][5] == "-"
     assert lines["partial"][4] == "0 / 4 of 4" and lines["partial"][3].startswith("-0.200")
+    # against a chosen predictor: every other one, 'above' where it is
+    against = {
+        line.split(" | ")[0][2:]: line.split(" | ")
+        for line in paired_table(rows, reference="behind")[6:-1]
+    }
+    assert against["best"][2] == "behind" and against["best"][-1] == "above |"
     # one predictor, or one common replicate: nothing to pair
     assert paired_table(rows[rows["predictor"] == "best"]) == []
     assert paired_table(rows[rows["replicate"] == 0]) == []

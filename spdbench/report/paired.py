@@ -1,11 +1,11 @@
 """Paired comparisons for the compare report: at each train size, every predictor against the
-one with the best mean Kendall tau, on the replicates both ran.
+one with the best mean Kendall tau (or a chosen one), on the replicates both ran.
 
 A replicate is one train/test split that every predictor of a config sees, so differences are
 paired by replicate: the spread of splits (which moves every predictor alike) drops out, and
 a small gap can be told from noise where the two overlapping intervals of the main table
-cannot say. The table says plainly where a predictor is below the best (paired t-test,
-p < 0.05) and where the two are level.
+cannot say. The table says plainly where a predictor is below the reference (paired t-test,
+p < 0.05), above it, and where the two are level.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from spdbench.errors import ConfigError
 from spdbench.harness.compare import predictor_label
 from spdbench.harness.metrics import mean_ci, mean_pm
 
@@ -49,12 +50,26 @@ def _verdict(d: dict[str, float]) -> str:
     return "level"
 
 
-def paired_table(rows: pd.DataFrame, metric: str = "kendall_tau") -> list[str]:
-    """Markdown lines of the paired comparison (finished rows of one config); nothing when no
-    train size has two predictors with two common replicates."""
+def check_reference(rows: pd.DataFrame, reference: str | None) -> None:
+    """A one-line error unless `reference` is None or one of the rows' predictors."""
+    labels = rows["label"] if "label" in rows else rows.apply(predictor_label, axis=1)
+    if reference is not None and reference not in set(labels):
+        raise ConfigError(
+            f"--paired-against {reference!r} is not a predictor of this report; its "
+            f"predictors: {', '.join(dict.fromkeys(labels))}"
+        )
+
+
+def paired_table(
+    rows: pd.DataFrame, metric: str = "kendall_tau", reference: str | None = None
+) -> list[str]:
+    """Markdown lines of the paired comparison (finished rows of one config) against
+    `reference`, or the best predictor at each train size; nothing when no train size has
+    two predictors with two common replicates."""
     if rows.empty or "replicate" not in rows:
         return []
     rows = rows.assign(label=rows.apply(predictor_label, axis=1))
+    check_reference(rows, reference)
     if "finished_at" in rows:  # a rerun's row replaces the one before it
         rows = rows.sort_values("finished_at")
     rows = rows.drop_duplicates(["label", "train_size", "replicate"], keep="last")
@@ -62,8 +77,12 @@ def paired_table(rows: pd.DataFrame, metric: str = "kendall_tau") -> list[str]:
     for n, at_n in rows.groupby("train_size", sort=True):
         wide = at_n.pivot(index="replicate", columns="label", values=metric)
         means = wide.mean().sort_values(ascending=False, kind="stable")
-        best = str(means.index[0])
-        for label in means.index[1:]:
+        if reference is not None and reference not in means.index:
+            continue
+        best = reference or str(means.index[0])
+        for label in means.index:
+            if label == best:
+                continue
             pair = wide[[best, label]].dropna()
             if len(pair) < 2:
                 continue
@@ -76,15 +95,16 @@ def paired_table(rows: pd.DataFrame, metric: str = "kendall_tau") -> list[str]:
     if not body:
         return []
     name = {"kendall_tau": "Kendall tau"}.get(metric, metric.replace("_", " "))
+    against = f"`{reference}`" if reference else "the predictor with the best mean there"
     return [
-        "## Paired against the best",
+        f"## Paired against {f'`{reference}`' if reference else 'the best'}",
         "",
-        f"At each train size, each predictor's {name} minus that of the predictor with the best "
-        "mean there, replicate by replicate (the same train/test split): mean ± 95% interval, "
-        "how many replicates it is above / below the best, and the two-sided paired t-test's "
-        f"p. Below: below the best at p < {SIGNIFICANCE}; level: not told apart.",
+        f"At each train size, each predictor's {name} minus that of {against}, replicate by "
+        "replicate (the same train/test split): mean ± 95% interval, how many replicates it "
+        "is above / below, and the two-sided paired t-test's p. Verdict: below or above at "
+        f"p < {SIGNIFICANCE}; level: not told apart.",
         "",
-        "| predictor | n train | best at n | paired difference | above / below | p | verdict |",
+        "| predictor | n train | against | paired difference | above / below | p | verdict |",
         "|---|---|---|---|---|---|---|",
         *body,
         "",
