@@ -191,6 +191,15 @@ def compare(
         config_file=config_file,
         explicit=explicit,
     )
+    if plan.having:
+        users = [p for p, cls in plan.predictors.items() if set(cls.requires_arch_info)]
+        console.print(
+            f"note: {', '.join(users)} {'replays' if len(users) == 1 else 'replay'} "
+            f"{', '.join(plan.having)}, so every predictor's splits come from the "
+            f"{len(plan.oracle.pool(plan.having)):,} of {len(plan.oracle.pool()):,} "
+            f"architectures that record {'it' if len(plan.having) == 1 else 'all of them'} (the same splits for all rows)",
+            style="dim",
+        )
     reruns = rerun_of.labels(plan.config.predictors, rerun, "--predictors")
     if unstored := unstored_reruns(plan, reruns):
         err_console.print(
@@ -350,13 +359,17 @@ def _whole_note(reported: str, run: str) -> str:
     "--paired-against",
     metavar="NAME",
     help="Compare every predictor with this one, replicate by replicate, in the report's "
-    "paired table [default: the best at each train size].",
+    "paired table [default: the one with the best mean Kendall tau at each train size].",
 )
 def report(
     results: Path, out: Path | None, config_hash: str | None, paired_against: str | None
 ) -> None:
-    """Markdown table and figures (Fig. 1 reproduction, tau vs train size, init vs query time)
-    from a results folder written by `spdbench compare`; nothing is recomputed."""
+    """report.md and figures from a results folder written by `spdbench compare`; nothing is
+    recomputed. The report has the metrics table (mean ± 95% interval), a paired table (each
+    predictor's Kendall tau minus the reference's, replicate by replicate, with a paired
+    t-test), the dish's in-loop tau and selected hyperparameters where recorded, which code
+    made which rows, failed jobs, and figures: Fig. 1 (sigmoid-slope), tau against train size,
+    init against query time, tau against total cost, tau within time budgets."""
     from spdbench.report.compare_report import write_report
 
     args = (

@@ -66,3 +66,18 @@ def test_compare_keeps_splits_to_scored_archs(nb201_file, tmp_path):
     with pytest.raises(ConfigError, match="does not record") as err:
         plan_compare(CompareConfig(benchmark="synthetic-slope", predictors=("zc-synflow",)))
     assert "nb101-subset" in str(err.value) and "nb201-cifar10" in str(err.value)
+
+
+def test_compare_says_a_zero_cost_proxy_restricts_every_split(nb201_file, tmp_path, cli):
+    result = cli(
+        "compare", "-b", str(nb201_file), "-p", "zc-synflow,knn", "--seeds", "1",
+        "--train-sizes", "10", "--workers", "1", "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    oracle = CachedRunsOracle.from_file(nb201_file)
+    n_scored = len(oracle.pool(("zc_synflow",)))
+    assert result.code == 0 and n_scored < len(oracle.pool())
+    text = " ".join((result.out + result.err).split())
+    assert (
+        f"note: zc-synflow replays zc_synflow, so every predictor's splits come from the {n_scored}"
+        in text
+    )
