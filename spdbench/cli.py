@@ -191,13 +191,15 @@ def compare(
         config_file=config_file,
         explicit=explicit,
     )
-    if plan.having:
-        users = [p for p, cls in plan.predictors.items() if set(cls.requires_arch_info)]
+    if plan.having:  # zero-cost proxies: every split keeps to the architectures they score
+        users = [p for p, cls in plan.predictors.items() if cls.requires_arch_info]
+        replay = "replays" if len(users) == 1 else "replay"
+        them = "it" if len(plan.having) == 1 else "all of them"
+        scored, total = len(plan.oracle.pool(plan.having)), len(plan.oracle.pool())
         console.print(
-            f"note: {', '.join(users)} {'replays' if len(users) == 1 else 'replay'} "
-            f"{', '.join(plan.having)}, so every predictor's splits come from the "
-            f"{len(plan.oracle.pool(plan.having)):,} of {len(plan.oracle.pool()):,} "
-            f"architectures that record {'it' if len(plan.having) == 1 else 'all of them'} (the same splits for all rows)",
+            f"note: {', '.join(users)} {replay} {', '.join(plan.having)}, so every "
+            f"predictor's splits come from the {scored:,} of {total:,} architectures that "
+            f"record {them} (the same splits for all rows)",
             style="dim",
         )
     reruns = rerun_of.labels(plan.config.predictors, rerun, "--predictors")

@@ -25,6 +25,10 @@ kernel: a batched matmul, with no im2col copy. Each edge's convolution runs only
 networks whose op it is (gathered by index, added back with index_add; a 1x1 convolution as a
 (C, C) channel mix), skip and pooling are added with their 0/1 choice, and "none" adds nothing:
 no network reads another's activations or parameters.
+
+Predictions (no outer gradient) run `nb201_kernel` instead on CPU: the same function, each
+network alone in float64 with a hand-written backward pass; these tensor ops are its
+reference in the tests, and run the fits (which differentiate through the inner loop).
 """
 
 from __future__ import annotations
