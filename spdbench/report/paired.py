@@ -23,16 +23,17 @@ from spdbench.harness.metrics import mean_ci, mean_pm
 SIGNIFICANCE = 0.05
 
 
-def paired_difference(values: np.ndarray, best: np.ndarray) -> dict[str, float]:
-    """Mean paired difference (values - best) with its 95% half-width, how many pairs lie
-    above and below, and the paired t-test's two-sided p (NaN where every difference is 0)."""
-    diff = np.asarray(values, dtype=np.float64) - np.asarray(best, dtype=np.float64)
+def paired_difference(values: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+    """Mean paired difference (values - reference) with its 95% half-width, how many pairs
+    lie above and below, and the paired t-test's two-sided p (NaN where every difference is
+    0)."""
+    diff = np.asarray(values, dtype=np.float64) - np.asarray(reference, dtype=np.float64)
     mean, half = mean_ci(diff)
     p = float("nan")
     if len(diff) > 1 and np.any(diff != 0):
         with warnings.catch_warnings():  # equal nonzero differences: t is infinite, p = 0
             warnings.simplefilter("ignore", RuntimeWarning)
-            p = float(stats.ttest_rel(values, best).pvalue)
+            p = float(stats.ttest_rel(values, reference).pvalue)
     return {
         "mean": mean,
         "half": half,
