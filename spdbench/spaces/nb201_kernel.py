@@ -334,11 +334,11 @@ def _backward(th, y, cell, geometry, values, g, scratch):
             _pool_back(ddst, runs, n_runs, inv_count, buf, dsrc)
         elif op in (CONV1, CONV3):
             _batch_norm_back(e_out[e], inv[1 + e], ddst, d1)
-            _relu(src, buf)
             d2[:] = 0.0
-            if op == CONV3:
+            if op == CONV3:  # reads its input as the forward pass shifted it
                 _conv3_back(th, o_k + e * c * c * 9, c, runs, n_runs, d1, g, True, d2, shifted[e])
             else:
+                _relu(src, buf)
                 _conv1_back(th, o_k + e * c * c * 9, buf, d1, g, d2)
             for ch in range(c):
                 for j in range(src.shape[1]):
