@@ -31,6 +31,7 @@ from numba import njit
 from spdbench.spaces import adam_kernel
 from spdbench.spaces.cell_ops import BN_EPS
 from spdbench.spaces.fused_loop import in_threads
+from spdbench.spaces.kernel_scalars import bce_with_logits, sigmoid
 
 NONE, SKIP, CONV1, CONV3, POOL = range(5)  # nb201.OPS
 EDGE_SRC = np.array([0, 0, 1, 0, 1, 2])  # nb201.EDGES: every source is complete before its
@@ -292,8 +293,7 @@ def _bce(logits, y):
     total = 0.0
     for o in range(logits.shape[0]):
         for s in range(logits.shape[1]):
-            v = logits[o, s]
-            total += max(v, 0.0) - v * y[o, s] + math.log1p(math.exp(-abs(v)))
+            total += bce_with_logits(logits[o, s], y[o, s])
     return total / logits.size
 
 
@@ -312,9 +312,7 @@ def _backward(th, y, cell, geometry, values, g, scratch):
     dgap = np.zeros((c, s_n))
     for o in range(o_n):
         for s in range(s_n):
-            v = logits[o, s]
-            sig = 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
-            d = (sig - y[o, s]) * scale
+            d = (sigmoid(logits[o, s]) - y[o, s]) * scale
             g[o_b + o] += d
             for ch in range(c):
                 g[o_w + ch * o_n + o] += gap[ch, s] * d

@@ -28,6 +28,7 @@ from numba import njit
 
 from spdbench.spaces import adam_kernel
 from spdbench.spaces.fused_loop import in_threads
+from spdbench.spaces.kernel_scalars import bce_with_logits, sigmoid
 from spdbench.spaces.nlp_cells import (
     FIRST_NODE,
     LEAKY,
@@ -43,11 +44,6 @@ from spdbench.spaces.nlp_cells import (
 )
 
 LEAKY_SLOPE = 0.01
-
-
-@njit(cache=True, error_model="numpy")
-def _sigmoid(v):
-    return 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
 
 
 @njit(cache=True, error_model="numpy")
@@ -117,7 +113,7 @@ def _forward(th, thd, tangent, x, ops, src, outs, dims, v, vd):
                         y[o, s] = math.tanh(p)
                         deriv = 1.0 - y[o, s] * y[o, s]
                     elif op == SIGM:
-                        y[o, s] = _sigmoid(p)
+                        y[o, s] = sigmoid(p)
                         deriv = y[o, s] * (1.0 - y[o, s])
                     elif op == LEAKY:
                         deriv = 1.0 if p > 0 else LEAKY_SLOPE
@@ -159,7 +155,7 @@ def _loss(th, y, outs, dims, v):
                 logit = th[o_bd + o]
                 for h in range(hid):
                     logit += th[o_wd + h * out_w + o] * v[t, out, h, s]
-                total += max(logit, 0.0) - logit * y[t, o, s] + math.log1p(math.exp(-abs(logit)))
+                total += bce_with_logits(logit, y[t, o, s])
     return total / (steps * out_w * n_samples)
 
 
@@ -185,7 +181,7 @@ def _backward(th, thd, tangent, want_x, x, y, ops, src, outs, dims, v, vd, adj, 
                 logit = th[o_bd + o]
                 for h in range(hid):
                     logit += th[o_wd + h * out_w + o] * v[t, out, h, s]
-                sig = _sigmoid(logit)
+                sig = sigmoid(logit)
                 gl = (sig - y[t, o, s]) * k
                 if tangent:
                     dlogit = thd[o_bd + o]

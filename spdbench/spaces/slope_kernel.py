@@ -15,17 +15,11 @@ Parameters of one network are (W1 (I, H), b1 (H), W2 (H, O), b2 (O)) flattened r
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
 from spdbench.spaces import adam_kernel
-
-
-@njit(cache=True, error_model="numpy")
-def _sigmoid(v):
-    return 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
+from spdbench.spaces.kernel_scalars import bce_with_logits, sigmoid
 
 
 @njit(cache=True, error_model="numpy")
@@ -40,12 +34,12 @@ def _backprop(th, c, x, y, dims, a, out, gout, q):
             z = th[n_in * n_hid + h]
             for i in range(n_in):
                 z += x[s, i] * th[i * n_hid + h]
-            a[s, h] = _sigmoid(c * z)
+            a[s, h] = sigmoid(c * z)
         for o in range(n_out):
             logit = th[b2 + o]
             for h in range(n_hid):
                 logit += a[s, h] * th[w2 + h * n_out + o]
-            out[s, o] = _sigmoid(logit)
+            out[s, o] = sigmoid(logit)
             gout[s, o] = (out[s, o] - y[s, o]) * k
         for h in range(n_hid):
             acc = 0.0
@@ -126,8 +120,8 @@ def _bce(th, c, x, y, dims):
                 z = th[n_in * n_hid + h]
                 for i in range(n_in):
                     z += x[s, i] * th[i * n_hid + h]
-                logit += _sigmoid(c * z) * th[w2 + h * n_out + o]
-            total += max(logit, 0.0) - logit * y[s, o] + math.log1p(math.exp(-abs(logit)))
+                logit += sigmoid(c * z) * th[w2 + h * n_out + o]
+            total += bce_with_logits(logit, y[s, o])
     return total / (x.shape[0] * n_out)
 
 
