@@ -30,7 +30,7 @@ from spdbench.harness.store import ResultsStore
 from spdbench.io import atomic_path
 from spdbench.oracles.catalog import load_oracle
 from spdbench.report.budget_grid import figure_tau_budget_grid
-from spdbench.report.paired import check_reference, paired_table
+from spdbench.report.paired import paired_table
 from spdbench.report.plotting import plt, save_figure
 
 
@@ -440,8 +440,7 @@ def write_report(
     out = out or results
     failed = failed_jobs(rows)
     finished = rows.drop(index=failed.index).reset_index(drop=True)
-    if not finished.empty:
-        check_reference(finished, paired_against)  # before anything is written
+    paired = paired_table(finished, reference=paired_against)  # its errors before any write
     summary = summarize(finished)
     bench = rows["benchmark"].iloc[0]
     figures = []
@@ -487,7 +486,7 @@ def write_report(
         markdown_table(finished, summary) if not finished.empty else "No job finished.",
         "",
     ]
-    text += paired_table(finished, reference=paired_against)
+    text += paired
     text += selections_table(finished)
     text += in_loop_tau_table(finished)
     text += code_versions_table(rows)

@@ -51,27 +51,26 @@ def _verdict(d: dict[str, float]) -> str:
     return "level"
 
 
-def check_reference(rows: pd.DataFrame, reference: str | None) -> None:
-    """A one-line error unless `reference` is None or one of the rows' predictors."""
-    labels = rows["label"] if "label" in rows else rows.apply(predictor_label, axis=1)
-    if reference is not None and reference not in set(labels):
-        raise ConfigError(
-            f"--paired-against {reference!r} is not a predictor of this report; its "
-            f"predictors: {', '.join(dict.fromkeys(labels))}"
-        )
-
-
 def paired_table(
     rows: pd.DataFrame, metric: str = "kendall_tau", reference: str | None = None
 ) -> list[str]:
     """Markdown lines of the paired comparison (finished rows of one config) against
     `reference`, or the best predictor at each train size; nothing when no train size has
-    two predictors with two common replicates."""
-    if rows.empty or "replicate" not in rows:
+    two predictors with two common replicates. A `reference` that is not among the rows'
+    predictors is a one-line ConfigError."""
+    if rows.empty:
         return []
     rows = rows.assign(label=rows.apply(predictor_label, axis=1))
-    check_reference(rows, reference)
-    if "finished_at" in rows:  # a rerun's row replaces the one before it
+    if reference is not None and reference not in set(rows["label"]):
+        raise ConfigError(
+            f"--paired-against {reference!r} is not a predictor of this report; its "
+            f"predictors: {', '.join(dict.fromkeys(rows['label']))}"
+        )
+    if "replicate" not in rows:
+        return []
+    # one row per job, also where old stores without a run record hold a job twice (under a
+    # former key): the latest
+    if "finished_at" in rows:
         rows = rows.sort_values("finished_at")
     rows = rows.drop_duplicates(["label", "train_size", "replicate"], keep="last")
     body = []
